@@ -1,0 +1,3 @@
+from finance_mcp.cli import main
+
+main()

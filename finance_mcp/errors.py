@@ -1,0 +1,28 @@
+"""The domain's errors. Messages are written for the model that called the tool: what was wrong and
+what to do next. They never contain SQL, stack traces, or anything about another household."""
+
+from __future__ import annotations
+
+
+class FinanceError(Exception):
+    """Base class; `str(error)` is safe to show to the caller."""
+
+
+class NotFound(FinanceError):
+    """The row does not exist in the caller's household (another household's row reads the same)."""
+
+
+class PermissionDenied(FinanceError):
+    """The caller's role or token scopes do not allow the operation."""
+
+
+class Invalid(FinanceError):
+    """The input breaks a rule; nothing was changed."""
+
+
+class Conflict(FinanceError):
+    """The operation clashes with the current state; nothing was changed."""
+
+
+class Unavailable(FinanceError):
+    """The database could not be reached; the operation may be retried."""

@@ -1,0 +1,115 @@
+"""Accounts of one household. The household is fixed at construction; no query can escape it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import CursorResult, RowMapping, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
+
+from finance_mcp.db.database import Connection
+from finance_mcp.db.models import accounts, transactions
+from finance_mcp.db.types import Money
+from finance_mcp.errors import Invalid
+
+COLUMNS = (
+    accounts.c.id,
+    accounts.c.name,
+    accounts.c.account_type,
+    accounts.c.currency,
+    accounts.c.opening_balance,
+    accounts.c.balance,
+    accounts.c.created_at,
+    accounts.c.updated_at,
+)
+
+# Built once: statement construction per call costs more than the query itself (performance.md).
+_IN_HOUSEHOLD = accounts.c.household_id == bindparam("p_household")
+_BY_ID = (accounts.c.id == bindparam("p_account"), _IN_HOUSEHOLD)
+_INSERT = insert(accounts).returning(*COLUMNS)
+_GET = select(*COLUMNS).where(*_BY_ID)
+_LIST = select(*COLUMNS).where(_IN_HOUSEHOLD).order_by(accounts.c.name, accounts.c.id)
+_LOCK = select(accounts.c.id).where(*_BY_ID).with_for_update()
+_BALANCE = select(accounts.c.balance).where(*_BY_ID)
+_ADJUST = (
+    update(accounts)
+    .where(*_BY_ID)
+    .values(balance=accounts.c.balance + bindparam("p_delta", type_=Money()), updated_at=bindparam("p_now"))
+    .returning(accounts.c.balance)
+)
+_DELETE_ROWS = delete(transactions).where(
+    transactions.c.account_id == bindparam("p_account"),
+    transactions.c.household_id == bindparam("p_household"),
+)
+_DELETE = delete(accounts).where(*_BY_ID)
+
+NUMERIC_OUT_OF_RANGE = "22003"
+
+
+class AccountRepository:
+    def __init__(self, conn: Connection, household_id: int) -> None:
+        self._conn = conn
+        self._household_id = household_id
+
+    def _params(self, **values: Any) -> dict[str, Any]:
+        return {"p_household": self._household_id, **values}
+
+    async def add(self, *, created_by: int, now: dt.datetime, **values: Any) -> RowMapping:
+        row = {**values, "household_id": self._household_id, "created_by": created_by}
+        result = await self._conn.execute(_INSERT, {**row, "created_at": now, "updated_at": now})
+        return result.mappings().one()
+
+    async def get(self, account_id: int) -> RowMapping | None:
+        result = await self._conn.execute(_GET, self._params(p_account=account_id))
+        return result.mappings().first()
+
+    async def list(self) -> list[RowMapping]:
+        result = await self._conn.execute(_LIST, self._params())
+        return list(result.mappings().all())
+
+    async def lock(self, account_id: int) -> bool:
+        """Lock the account row for the rest of the transaction; False when it is not in the household."""
+        result = await self._conn.execute(_LOCK, self._params(p_account=account_id))
+        return result.first() is not None
+
+    async def balance(self, account_id: int) -> Decimal | None:
+        result = await self._conn.execute(_BALANCE, self._params(p_account=account_id))
+        return result.scalar_one_or_none()
+
+    async def adjust_balance(self, account_id: int, delta: Decimal, *, now: dt.datetime) -> Decimal | None:
+        """`balance = balance + delta` in one atomic statement; None when the account is not found."""
+        try:
+            result = await self._conn.execute(_ADJUST, self._params(p_account=account_id, p_delta=delta, p_now=now))
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) == NUMERIC_OUT_OF_RANGE:
+                raise Invalid(
+                    f"This change would take account {account_id}'s balance beyond the supported size; "
+                    "nothing was changed"
+                ) from None
+            raise
+        return result.scalar_one_or_none()
+
+    async def update(self, account_id: int, *, now: dt.datetime, **values: Any) -> RowMapping | None:
+        statement = (
+            update(accounts)
+            .where(accounts.c.id == account_id, accounts.c.household_id == self._household_id)
+            .values(**values, updated_at=now)
+            .returning(*COLUMNS)
+        )
+        result = await self._conn.execute(statement)
+        return result.mappings().first()
+
+    async def delete(self, account_id: int) -> int | None:
+        """Delete the account and its transactions; return how many transactions went, None if not found."""
+        if not await self.lock(account_id):
+            return None
+        params = self._params(p_account=account_id)
+        result: CursorResult[Any] = await self._conn.execute(_DELETE_ROWS, params)  # type: ignore[assignment]
+        await self._conn.execute(_DELETE, params)
+        return result.rowcount
+
+    async def count(self) -> int:
+        statement = select(func.count()).select_from(accounts).where(_IN_HOUSEHOLD)
+        return int((await self._conn.execute(statement, self._params())).scalar_one())

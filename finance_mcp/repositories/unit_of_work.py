@@ -1,0 +1,26 @@
+"""One unit of work = one database transaction, scoped to one household. It rolls back unless committed."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator
+
+from finance_mcp.db.database import Connection, Database
+from finance_mcp.repositories.accounts import AccountRepository
+from finance_mcp.repositories.transactions import TransactionRepository
+
+
+class UnitOfWork:
+    def __init__(self, conn: Connection, household_id: int) -> None:
+        self._conn = conn
+        self.accounts = AccountRepository(conn, household_id)
+        self.transactions = TransactionRepository(conn, household_id)
+
+    async def commit(self) -> None:
+        await self._conn.commit()
+
+
+@contextlib.asynccontextmanager
+async def unit_of_work(db: Database, household_id: int, *, write: bool) -> AsyncGenerator[UnitOfWork, None]:
+    async with db.connect(write=write) as conn:
+        yield UnitOfWork(conn, household_id)

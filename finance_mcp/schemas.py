@@ -1,0 +1,279 @@
+"""Wire schemas: what services accept and return, and what tools publish as input and output schemas.
+
+Persistence rows (`db.models`) are a different thing; services translate between the two.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+from finance_mcp.money import format_amount
+
+AccountType = Literal["checking", "savings", "credit_card", "investment", "loan", "cash", "other"]
+ClearableField = Literal["description", "merchant", "location", "tags", "der_category", "der_merchant"]
+
+MONEY_PATTERN = r"^-?\d+\.\d{2}$"
+
+Money = Annotated[
+    Decimal,
+    PlainSerializer(format_amount, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": MONEY_PATTERN,
+            "description": 'Exact decimal with two places, e.g. "-50.00"',
+        }
+    ),
+]
+"""An output amount: serialised as a string with two decimals."""
+
+AmountIn = Annotated[
+    Decimal,
+    Field(
+        max_digits=15,
+        decimal_places=2,
+        allow_inf_nan=False,
+        description='Exact amount, at most 2 decimal places, as a string ("-12.50") or number. '
+        "Negative = expense/withdrawal, positive = income/deposit.",
+    ),
+]
+
+
+def _none_if_empty(value: str | None) -> str | None:
+    return value or None
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    Field(description="Account name, 1-100 characters"),
+]
+Currency = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$"),
+    Field(description="ISO 4217 currency code, e.g. USD"),
+]
+Category = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    Field(description="Category, 1-100 characters, e.g. Groceries"),
+]
+Description = Annotated[
+    str | None,
+    StringConstraints(strip_whitespace=True, max_length=1000),
+    AfterValidator(_none_if_empty),
+    Field(description="Free-text description, up to 1000 characters"),
+]
+Merchant = Annotated[
+    str | None,
+    StringConstraints(strip_whitespace=True, max_length=255),
+    AfterValidator(_none_if_empty),
+    Field(description="Merchant or payee as written on the statement, up to 255 characters"),
+]
+Location = Annotated[
+    str | None,
+    StringConstraints(strip_whitespace=True, max_length=255),
+    AfterValidator(_none_if_empty),
+    Field(description="Where it happened, up to 255 characters"),
+]
+DerCategory = Annotated[
+    str | None,
+    StringConstraints(strip_whitespace=True, max_length=100),
+    AfterValidator(_none_if_empty),
+    Field(description="Normalised (derived) category, up to 100 characters"),
+]
+DerMerchant = Annotated[
+    str | None,
+    StringConstraints(strip_whitespace=True, max_length=255),
+    AfterValidator(_none_if_empty),
+    Field(description="Normalised (derived) merchant name, up to 255 characters"),
+]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _unique_tags(tags: list[str] | None) -> list[str] | None:
+    if tags is None:
+        return None
+    seen: set[str] = set()
+    unique: list[str] = []
+    for tag in tags:
+        if tag.lower() not in seen:
+            seen.add(tag.lower())
+            unique.append(tag)
+    return unique
+
+
+Tags = Annotated[
+    list[Tag] | None,
+    Field(max_length=50, description='Labels, matched exactly and case-insensitively, e.g. ["food", "trip"]'),
+    AfterValidator(_unique_tags),
+]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AccountCreate(_Input):
+    name: Name
+    account_type: AccountType
+    currency: Currency = "USD"
+    opening_balance: AmountIn = Decimal("0")
+
+
+class AccountUpdate(_Input):
+    name: Name | None = None
+    account_type: AccountType | None = None
+
+
+class TransactionFields(_Input):
+    """A transaction's own fields: a single create, or one item of a batch."""
+
+    amount: AmountIn
+    date: dt.date
+    category: Category
+    description: Description = None
+    merchant: Merchant = None
+    location: Location = None
+    tags: Tags = None
+    der_category: DerCategory = None
+    der_merchant: DerMerchant = None
+
+
+class TransactionUpdate(_Input):
+    account_id: int | None = Field(default=None, ge=1)
+    amount: AmountIn | None = None
+    date: dt.date | None = None
+    category: Category | None = None
+    description: Description = None
+    merchant: Merchant = None
+    location: Location = None
+    tags: Tags = None
+    der_category: DerCategory = None
+    der_merchant: DerMerchant = None
+    clear_fields: list[ClearableField] = Field(default_factory=list[ClearableField])
+
+    @model_validator(mode="after")
+    def _clear_or_set(self) -> TransactionUpdate:
+        both = [name for name in self.clear_fields if getattr(self, name) is not None]
+        if both:
+            raise ValueError(f"{', '.join(both)} is both given a value and listed in clear_fields; do one or the other")
+        return self
+
+
+class TransactionFilter(_Input):
+    account_id: int | None = Field(default=None, ge=1)
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    category: str | None = None
+    der_category: str | None = None
+    merchant: str | None = None
+    der_merchant: str | None = None
+    tags: list[str] | None = None
+    min_amount: AmountIn | None = None
+    max_amount: AmountIn | None = None
+    search: str | None = None
+
+
+# ---- outputs -------------------------------------------------------------------------------------
+
+
+class AccountRead(BaseModel):
+    id: int
+    name: str
+    account_type: AccountType
+    currency: str
+    opening_balance: Money
+    balance: Money
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class AccountList(BaseModel):
+    accounts: list[AccountRead]
+    total: int
+
+
+class AccountDeleted(BaseModel):
+    deleted: Literal[True] = True
+    account_id: int
+    transactions_deleted: int
+
+
+class TransactionRead(BaseModel):
+    id: int
+    account_id: int
+    amount: Money
+    date: dt.date
+    category: str
+    description: str | None
+    merchant: str | None
+    location: str | None
+    tags: list[str]
+    der_category: str | None
+    der_merchant: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class TransactionCreated(BaseModel):
+    transaction: TransactionRead
+    account_balance: Money
+
+
+class BatchCreated(BaseModel):
+    transactions: list[TransactionRead]
+    count: int
+    total_amount: Money
+    account_balance: Money
+
+
+class TransactionPage(BaseModel):
+    transactions: list[TransactionRead]
+    total: int = Field(description="How many transactions match the filters, across all pages")
+    next_cursor: str | None = Field(description="Pass as cursor to get the next page; null on the last page")
+
+
+class TransactionUpdated(BaseModel):
+    transaction: TransactionRead
+    account_balances: dict[str, Money] = Field(
+        description="New balance of every account the change touched, keyed by account id"
+    )
+
+
+class TransactionDeleted(BaseModel):
+    deleted: Literal[True] = True
+    transaction_id: int
+    account_balance: Money
+
+
+class UserRead(BaseModel):
+    id: int
+    auth_user_id: str
+    email: str | None
+
+
+class HouseholdRead(BaseModel):
+    id: int
+    name: str
+
+
+class WhoAmI(BaseModel):
+    user: UserRead
+    household: HouseholdRead
+    role: str
+    scopes: list[str]
+    permissions: list[str]

@@ -1,0 +1,132 @@
+"""The server factory: `build_server(settings)` and `build_app(settings)`; nothing is built at import."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver import MCPServer
+from mcp.server.request_state import RequestStateSecurity
+from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import AnyHttpUrl
+from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from finance_mcp import __version__
+from finance_mcp.server import resources
+from finance_mcp.server.auth import JwtVerifier
+from finance_mcp.server.state import ServerState
+from finance_mcp.server.tools import accounts, identity, transactions
+from finance_mcp.settings import Settings
+
+NAME = "finance-mcp"
+INSTRUCTIONS = """\
+Personal and household finance: accounts and their transactions, shared by the members of a household.
+Start with list_accounts (or whoami to see your role). Amounts are exact decimal strings with two places;
+negative = money out, positive = money in. Dates are YYYY-MM-DD. list_transactions pages with next_cursor.
+Errors say what was wrong and what to do next; nothing is changed when a call fails."""
+
+LOCAL_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost"]
+LOCAL_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+CORS_HEADERS = ["Authorization", "Content-Type", "Mcp-Session-Id", "MCP-Protocol-Version", "Mcp-Method", "Mcp-Name"]
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """DNS-rebinding protection is on unless ALLOWED_HOSTS is `*` (a proxy in front owns Host)."""
+    if "*" in settings.allowed_hosts:
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    hosts = [*LOCAL_HOSTS, *settings.allowed_hosts]
+    if settings.public_url:
+        netloc = urlsplit(settings.public_url).netloc
+        hosts += [netloc, f"{netloc.split(':')[0]}:*"]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=hosts,
+        allowed_origins=[*LOCAL_ORIGINS, *settings.cors_origins],
+    )
+
+
+def build_server(settings: Settings) -> tuple[MCPServer, ServerState]:
+    state = ServerState(settings)
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer) -> AsyncGenerator[ServerState]:
+        state.open()
+        try:
+            yield state
+        finally:
+            await state.close()
+
+    verifier = JwtVerifier(
+        settings.secret_key,
+        resource_url=settings.resource_url,
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+        leeway=settings.jwt_leeway_seconds,
+    )
+    # Every worker and replica derives the same key, so multi-round-trip state survives load balancing.
+    state_key = hashlib.sha256(f"finance-mcp request state:{settings.secret_key}".encode()).digest()
+    mcp = MCPServer(
+        NAME,
+        title="Finance",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        token_verifier=verifier,
+        auth=AuthSettings(
+            issuer_url=AnyHttpUrl(settings.auth_server_url),
+            resource_server_url=AnyHttpUrl(settings.resource_url),
+            required_scopes=None,
+            validate_token_resource=False,
+        ),
+        lifespan=lifespan,
+        log_level="DEBUG" if settings.debug else "WARNING",
+        request_state_security=RequestStateSecurity(keys=[state_key], audience=NAME),
+    )
+    identity.register(mcp)
+    accounts.register(mcp)
+    transactions.register(mcp)
+    resources.register(mcp, state)
+
+    @mcp.custom_route("/health", methods=["GET"], include_in_schema=False)
+    async def health(_request: Request) -> Response:
+        ok = state.running and await state.db.ping()
+        body = {
+            "status": "healthy" if ok else "unhealthy",
+            "version": __version__,
+            "database": "ok" if ok else "unavailable",
+        }
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    return mcp, state
+
+
+def build_app(settings: Settings) -> Starlette:
+    mcp, _state = build_server(settings)
+    app = mcp.streamable_http_app(
+        stateless_http=settings.stateless_http,
+        max_request_body_size=settings.max_request_body_bytes,
+        transport_security=transport_security(settings),
+        host=settings.host,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=CORS_HEADERS,
+            expose_headers=["Mcp-Session-Id"],
+        )
+    return app
+
+
+def create_app() -> Starlette:
+    """Entry point for uvicorn's `--factory`: settings from the environment and `.env`."""
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return build_app(settings)

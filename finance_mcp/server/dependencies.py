@@ -1,0 +1,41 @@
+"""Per-call dependencies, filled by `Resolve(...)` and hidden from the tools' input schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from finance_mcp.db.database import Database
+from finance_mcp.errors import FinanceError
+from finance_mcp.identity import Principal
+from finance_mcp.server.auth import identity_from_token
+from finance_mcp.server.state import ServerState
+
+
+def server_state(ctx: Context[Any, Any]) -> ServerState:
+    state = ctx.request_context.lifespan_context
+    assert isinstance(state, ServerState)
+    return state
+
+
+async def resolve_principal(state: ServerState) -> Principal:
+    """The verified caller, with their household and user created on first sight."""
+    token = get_access_token()
+    if token is None:
+        raise FinanceError("This server needs a bearer token from MCP_Auth; sign in and connect again.")
+    return await state.identities.resolve(identity_from_token(token))
+
+
+async def current_principal(ctx: Context[Any, Any]) -> Principal:
+    try:
+        return await resolve_principal(server_state(ctx))
+    except FinanceError as error:
+        raise ToolError(str(error)) from None
+
+
+async def database(ctx: Context[Any, Any]) -> Database:
+    """Async on purpose: the SDK runs sync resolvers on a worker thread."""
+    return server_state(ctx).db

@@ -1,0 +1,21 @@
+"""Who am I."""
+
+from __future__ import annotations
+
+from mcp.server.mcpserver import MCPServer
+
+from finance_mcp.schemas import WhoAmI
+from finance_mcp.server.errors import tool_errors
+from finance_mcp.server.tools import READ, CurrentPrincipal
+from finance_mcp.services.identity import describe
+
+
+def register(mcp: MCPServer) -> None:
+    @mcp.tool(title="Who am I", annotations=READ)
+    async def whoami(principal: CurrentPrincipal) -> WhoAmI:
+        """Show the signed-in user, their household, role, token scopes and what they may do.
+
+        Call this first if unsure whether you may change data (permissions lists read/write/admin/owner).
+        """
+        with tool_errors():
+            return describe(principal)

@@ -1,0 +1,193 @@
+"""Transaction tools."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from mcp.server.mcpserver import MCPServer
+from pydantic import Field, StringConstraints
+
+from finance_mcp.schemas import (
+    AmountIn,
+    BatchCreated,
+    Category,
+    ClearableField,
+    DerCategory,
+    DerMerchant,
+    Description,
+    Location,
+    Merchant,
+    Tags,
+    TransactionCreated,
+    TransactionDeleted,
+    TransactionFields,
+    TransactionFilter,
+    TransactionPage,
+    TransactionRead,
+    TransactionUpdate,
+    TransactionUpdated,
+)
+from finance_mcp.server.errors import tool_errors
+from finance_mcp.server.tools import CREATE, DELETE, READ, UPDATE, CurrentPrincipal, Db
+from finance_mcp.services import transactions as service
+
+AccountId = Annotated[int, Field(ge=1, description="Account id, from list_accounts")]
+TransactionId = Annotated[int, Field(ge=1, description="Transaction id, from list_transactions")]
+Day = Annotated[dt.date, Field(description="Date as YYYY-MM-DD")]
+FilterText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
+
+def register(mcp: MCPServer) -> None:
+    @mcp.tool(title="Record a transaction", annotations=CREATE)
+    async def create_transaction(
+        account_id: AccountId,
+        amount: AmountIn,
+        date: Day,
+        category: Category,
+        principal: CurrentPrincipal,
+        db: Db,
+        description: Description = None,
+        merchant: Merchant = None,
+        location: Location = None,
+        tags: Tags = None,
+        der_category: DerCategory = None,
+        der_merchant: DerMerchant = None,
+    ) -> TransactionCreated:
+        """Record one income or expense on an account and return it with the account's new balance.
+
+        Use a negative amount for spending or withdrawals and a positive one for income or deposits.
+        For many rows at once (a statement import), use create_transactions_batch.
+        """
+        with tool_errors():
+            fields = TransactionFields(
+                amount=amount,
+                date=date,
+                category=category,
+                description=description,
+                merchant=merchant,
+                location=location,
+                tags=tags,
+                der_category=der_category,
+                der_merchant=der_merchant,
+            )
+            return await service.record_transaction(db, principal, account_id, fields)
+
+    @mcp.tool(title="Record many transactions", annotations=CREATE)
+    async def create_transactions_batch(
+        account_id: AccountId,
+        transactions: Annotated[
+            list[TransactionFields],
+            Field(
+                min_length=1,
+                max_length=service.MAX_BATCH,
+                description="1-1000 transactions, each with the fields of create_transaction except account_id",
+            ),
+        ],
+        principal: CurrentPrincipal,
+        db: Db,
+    ) -> BatchCreated:
+        """Record up to 1000 transactions on one account, all or nothing.
+
+        If any item is invalid, nothing is recorded and the error names the item. Returns the stored
+        transactions in input order, their count and sum, and the account's new balance.
+        """
+        with tool_errors():
+            return await service.record_batch(db, principal, account_id, transactions)
+
+    @mcp.tool(title="Find transactions", annotations=READ)
+    async def list_transactions(
+        principal: CurrentPrincipal,
+        db: Db,
+        account_id: Annotated[int | None, Field(ge=1, description="Only this account")] = None,
+        start_date: Annotated[dt.date | None, Field(description="From this date, inclusive (YYYY-MM-DD)")] = None,
+        end_date: Annotated[dt.date | None, Field(description="Up to this date, inclusive (YYYY-MM-DD)")] = None,
+        category: Annotated[FilterText | None, Field(description="Exact category, any case")] = None,
+        der_category: Annotated[FilterText | None, Field(description="Exact derived category, any case")] = None,
+        merchant: Annotated[FilterText | None, Field(description="Merchant contains this text, any case")] = None,
+        der_merchant: Annotated[FilterText | None, Field(description="Derived merchant contains this text")] = None,
+        tags: Annotated[
+            list[FilterText] | None, Field(max_length=50, description="Has ANY of these tags (exact, any case)")
+        ] = None,
+        min_amount: Annotated[AmountIn | None, Field(description="Amount at least this (signed)")] = None,
+        max_amount: Annotated[AmountIn | None, Field(description="Amount at most this (signed)")] = None,
+        search: Annotated[
+            FilterText | None, Field(description="Text in description, merchant, category or location")
+        ] = None,
+        limit: Annotated[int, Field(ge=1, le=service.MAX_PAGE, description="Page size, 1-500")] = 50,
+        cursor: Annotated[str | None, Field(max_length=200, description="next_cursor of the previous page")] = None,
+    ) -> TransactionPage:
+        """Find transactions, newest first (date, then id), with optional filters combined with AND.
+
+        Returns one page, the total number of matches, and next_cursor: call again with the same
+        filters and cursor=next_cursor to get the next page; it is null on the last page.
+        """
+        with tool_errors():
+            filters = TransactionFilter(
+                account_id=account_id,
+                start_date=start_date,
+                end_date=end_date,
+                category=category,
+                der_category=der_category,
+                merchant=merchant,
+                der_merchant=der_merchant,
+                tags=tags,
+                min_amount=min_amount,
+                max_amount=max_amount,
+                search=search,
+            )
+            return await service.list_transactions(db, principal, filters, limit=limit, cursor=cursor)
+
+    @mcp.tool(title="Get transaction", annotations=READ)
+    async def get_transaction(transaction_id: TransactionId, principal: CurrentPrincipal, db: Db) -> TransactionRead:
+        """Return one transaction."""
+        with tool_errors():
+            return await service.get_transaction(db, principal, transaction_id)
+
+    @mcp.tool(title="Update transaction", annotations=UPDATE)
+    async def update_transaction(
+        transaction_id: TransactionId,
+        principal: CurrentPrincipal,
+        db: Db,
+        account_id: Annotated[int | None, Field(ge=1, description="Move it to this account")] = None,
+        amount: Annotated[AmountIn | None, Field(description="New signed amount")] = None,
+        date: Annotated[dt.date | None, Field(description="New date, YYYY-MM-DD")] = None,
+        category: Annotated[Category | None, Field(description="New category")] = None,
+        description: Description = None,
+        merchant: Merchant = None,
+        location: Location = None,
+        tags: Tags = None,
+        der_category: DerCategory = None,
+        der_merchant: DerMerchant = None,
+        clear_fields: Annotated[
+            list[ClearableField] | None, Field(description='Optional fields to empty, e.g. ["merchant", "tags"]')
+        ] = None,
+    ) -> TransactionUpdated:
+        """Change a transaction. Only the fields you give change; null or absent means leave unchanged.
+
+        To empty an optional field, list it in clear_fields. Changing the amount or moving the
+        transaction to another account updates the balances; all touched balances are returned.
+        """
+        with tool_errors():
+            changes = TransactionUpdate(
+                account_id=account_id,
+                amount=amount,
+                date=date,
+                category=category,
+                description=description,
+                merchant=merchant,
+                location=location,
+                tags=tags,
+                der_category=der_category,
+                der_merchant=der_merchant,
+                clear_fields=clear_fields or [],
+            )
+            return await service.update_transaction(db, principal, transaction_id, changes)
+
+    @mcp.tool(title="Delete transaction", annotations=DELETE)
+    async def delete_transaction(
+        transaction_id: TransactionId, principal: CurrentPrincipal, db: Db
+    ) -> TransactionDeleted:
+        """Permanently delete one transaction and take its amount back out of the account's balance."""
+        with tool_errors():
+            return await service.delete_transaction(db, principal, transaction_id)

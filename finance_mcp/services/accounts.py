@@ -1,0 +1,79 @@
+"""Accounts: create, read, rename, delete. Balances move only with transactions (services/transactions)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import RowMapping
+
+from finance_mcp.db.database import Database
+from finance_mcp.errors import Invalid, NotFound
+from finance_mcp.identity import Permission, Principal
+from finance_mcp.repositories.unit_of_work import unit_of_work
+from finance_mcp.schemas import AccountCreate, AccountDeleted, AccountList, AccountRead, AccountUpdate
+
+
+def account_not_found(account_id: int) -> NotFound:
+    return NotFound(
+        f"Account {account_id} was not found in your household; call list_accounts to see the valid account ids."
+    )
+
+
+def to_account(row: RowMapping) -> AccountRead:
+    return AccountRead.model_validate(dict(row))
+
+
+async def create_account(db: Database, principal: Principal, data: AccountCreate) -> AccountRead:
+    principal.require(Permission.WRITE)
+    now = dt.datetime.now(dt.UTC)
+    async with unit_of_work(db, principal.household_id, write=True) as uow:
+        row = await uow.accounts.add(
+            created_by=principal.user_id,
+            now=now,
+            name=data.name,
+            account_type=data.account_type,
+            currency=data.currency,
+            opening_balance=data.opening_balance,
+            balance=data.opening_balance,
+        )
+        await uow.commit()
+    return to_account(row)
+
+
+async def list_accounts(db: Database, principal: Principal) -> AccountList:
+    principal.require(Permission.READ)
+    async with unit_of_work(db, principal.household_id, write=False) as uow:
+        rows = await uow.accounts.list()
+    return AccountList(accounts=[to_account(row) for row in rows], total=len(rows))
+
+
+async def get_account(db: Database, principal: Principal, account_id: int) -> AccountRead:
+    principal.require(Permission.READ)
+    async with unit_of_work(db, principal.household_id, write=False) as uow:
+        row = await uow.accounts.get(account_id)
+    if row is None:
+        raise account_not_found(account_id)
+    return to_account(row)
+
+
+async def update_account(db: Database, principal: Principal, account_id: int, data: AccountUpdate) -> AccountRead:
+    principal.require(Permission.WRITE)
+    changes = data.model_dump(exclude_none=True)
+    if not changes:
+        raise Invalid("Nothing to change: give a new name or account_type (null means leave unchanged).")
+    async with unit_of_work(db, principal.household_id, write=True) as uow:
+        row = await uow.accounts.update(account_id, now=dt.datetime.now(dt.UTC), **changes)
+        if row is None:
+            raise account_not_found(account_id)
+        await uow.commit()
+    return to_account(row)
+
+
+async def delete_account(db: Database, principal: Principal, account_id: int) -> AccountDeleted:
+    principal.require(Permission.ADMIN)
+    async with unit_of_work(db, principal.household_id, write=True) as uow:
+        removed = await uow.accounts.delete(account_id)
+        if removed is None:
+            raise account_not_found(account_id)
+        await uow.commit()
+    return AccountDeleted(account_id=account_id, transactions_deleted=removed)

@@ -1,0 +1,195 @@
+"""Transactions and the balance invariant: `balance = opening_balance + Σ amounts`, always.
+
+Every change to a transaction moves its account's balance with `balance = balance + :delta` in the same
+database transaction as the row, so concurrent writers never lose an update.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from finance_mcp.db.database import Database
+from finance_mcp.errors import Invalid, NotFound
+from finance_mcp.identity import Permission, Principal
+from finance_mcp.money import check_balance
+from finance_mcp.repositories.unit_of_work import UnitOfWork, unit_of_work
+from finance_mcp.schemas import (
+    BatchCreated,
+    TransactionCreated,
+    TransactionDeleted,
+    TransactionFields,
+    TransactionFilter,
+    TransactionPage,
+    TransactionRead,
+    TransactionUpdate,
+    TransactionUpdated,
+)
+from finance_mcp.services.accounts import account_not_found
+
+MAX_BATCH = 1000
+MAX_PAGE = 500
+
+
+def transaction_not_found(transaction_id: int) -> NotFound:
+    return NotFound(
+        f"Transaction {transaction_id} was not found in your household; call list_transactions to find the right id."
+    )
+
+
+def to_transaction(row: RowMapping) -> TransactionRead:
+    return TransactionRead.model_validate(dict(row))
+
+
+def encode_cursor(row: RowMapping) -> str:
+    return base64.urlsafe_b64encode(f"{row['date'].isoformat()}|{row['id']}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[dt.date, int]:
+    try:
+        day, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return dt.date.fromisoformat(day), int(ident)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Invalid(
+            "cursor is not valid; pass the next_cursor of a previous list_transactions call, or omit it"
+        ) from None
+
+
+async def _adjust(uow: UnitOfWork, account_id: int, delta: Decimal, now: dt.datetime) -> Decimal:
+    balance = await uow.accounts.adjust_balance(account_id, delta, now=now)
+    if balance is None:
+        raise account_not_found(account_id)
+    return check_balance(balance, account_id=account_id)
+
+
+async def record_transaction(
+    db: Database, principal: Principal, account_id: int, fields: TransactionFields
+) -> TransactionCreated:
+    principal.require(Permission.WRITE)
+    now = dt.datetime.now(dt.UTC)
+    async with unit_of_work(db, principal.household_id, write=True) as uow:
+        # The balance update comes first: it locks the account and proves it is in the household.
+        balance = await _adjust(uow, account_id, fields.amount, now)
+        (row,) = await uow.transactions.add_many(
+            [{**fields.model_dump(), "account_id": account_id}], created_by=principal.user_id, now=now
+        )
+        await uow.commit()
+    return TransactionCreated(transaction=to_transaction(row), account_balance=balance)
+
+
+async def record_batch(
+    db: Database, principal: Principal, account_id: int, items: Sequence[TransactionFields]
+) -> BatchCreated:
+    """All items or none: one database transaction, one balance update for their sum."""
+    principal.require(Permission.WRITE)
+    if not 1 <= len(items) <= MAX_BATCH:
+        raise Invalid(f"A batch holds 1 to {MAX_BATCH} transactions, got {len(items)}; split it into smaller batches.")
+    total = sum((item.amount for item in items), Decimal("0.00"))
+    now = dt.datetime.now(dt.UTC)
+    async with unit_of_work(db, principal.household_id, write=True) as uow:
+        balance = await _adjust(uow, account_id, total, now)
+        rows = await uow.transactions.add_many(
+            [{**item.model_dump(), "account_id": account_id} for item in items],
+            created_by=principal.user_id,
+            now=now,
+        )
+        await uow.commit()
+    return BatchCreated(
+        transactions=[to_transaction(row) for row in rows],
+        count=len(rows),
+        total_amount=total,
+        account_balance=balance,
+    )
+
+
+async def list_transactions(
+    db: Database,
+    principal: Principal,
+    filters: TransactionFilter,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> TransactionPage:
+    principal.require(Permission.READ)
+    if not 1 <= limit <= MAX_PAGE:
+        raise Invalid(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
+    if filters.start_date and filters.end_date and filters.start_date > filters.end_date:
+        raise Invalid(f"start_date {filters.start_date} is after end_date {filters.end_date}; swap them or fix one")
+    if filters.min_amount is not None and filters.max_amount is not None and filters.min_amount > filters.max_amount:
+        raise Invalid(f"min_amount {filters.min_amount} is greater than max_amount {filters.max_amount}")
+    after = decode_cursor(cursor) if cursor else None
+    async with unit_of_work(db, principal.household_id, write=False) as uow:
+        rows, more = await uow.transactions.page(filters, limit=limit, after=after)
+        if not rows and filters.account_id is not None and await uow.accounts.get(filters.account_id) is None:
+            raise account_not_found(filters.account_id)
+        total = await uow.transactions.count(filters)
+    return TransactionPage(
+        transactions=[to_transaction(row) for row in rows],
+        total=total,
+        next_cursor=encode_cursor(rows[-1]) if more else None,
+    )
+
+
+async def get_transaction(db: Database, principal: Principal, transaction_id: int) -> TransactionRead:
+    principal.require(Permission.READ)
+    async with unit_of_work(db, principal.household_id, write=False) as uow:
+        row = await uow.transactions.get(transaction_id)
+    if row is None:
+        raise transaction_not_found(transaction_id)
+    return to_transaction(row)
+
+
+def _new_values(changes: TransactionUpdate) -> dict[str, Any]:
+    values = changes.model_dump(exclude_none=True, exclude={"clear_fields"})
+    for name in changes.clear_fields:
+        values[name] = [] if name == "tags" else None
+    return values
+
+
+async def update_transaction(
+    db: Database, principal: Principal, transaction_id: int, changes: TransactionUpdate
+) -> TransactionUpdated:
+    """Change any fields, including the date and the account (a move adjusts both balances)."""
+    principal.require(Permission.WRITE)
+    values = _new_values(changes)
+    if not values:
+        raise Invalid(
+            "Nothing to change: give at least one new value, or list fields in clear_fields "
+            "(null means leave unchanged)."
+        )
+    now = dt.datetime.now(dt.UTC)
+    async with unit_of_work(db, principal.household_id, write=True) as uow:
+        current = await uow.transactions.get(transaction_id, for_update=True)
+        if current is None:
+            raise transaction_not_found(transaction_id)
+        old_account, old_amount = int(current["account_id"]), current["amount"]
+        new_account, new_amount = values.get("account_id", old_account), values.get("amount", old_amount)
+        deltas = {old_account: -old_amount}
+        deltas[new_account] = deltas.get(new_account, Decimal(0)) + new_amount
+        balances: dict[str, Decimal] = {}
+        # Fixed lock order (by account id) so two opposite moves cannot deadlock.
+        for account_id in sorted(deltas):
+            if deltas[account_id] or account_id == new_account:
+                balances[str(account_id)] = await _adjust(uow, account_id, deltas[account_id], now)
+        row = await uow.transactions.update(transaction_id, values, now=now)
+        await uow.commit()
+    return TransactionUpdated(transaction=to_transaction(row), account_balances=balances)
+
+
+async def delete_transaction(db: Database, principal: Principal, transaction_id: int) -> TransactionDeleted:
+    principal.require(Permission.WRITE)
+    now = dt.datetime.now(dt.UTC)
+    async with unit_of_work(db, principal.household_id, write=True) as uow:
+        removed = await uow.transactions.delete(transaction_id)
+        if removed is None:
+            raise transaction_not_found(transaction_id)
+        account_id, amount = removed
+        balance = await _adjust(uow, account_id, -amount, now)
+        await uow.commit()
+    return TransactionDeleted(transaction_id=transaction_id, account_balance=balance)
