@@ -15,7 +15,7 @@ from finance_mcp.settings import Settings
 APP = "finance_mcp.server.app:create_app"
 
 
-def _settings() -> Settings:
+def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as error:
@@ -47,7 +47,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         os.environ["HOST"] = host
     if port:
         os.environ["PORT"] = str(port)
-    settings = _settings()
+    settings = load_settings()
     config = uvicorn.Config(
         APP,
         factory=True,
@@ -67,14 +67,14 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 def migrate() -> None:
     from finance_mcp.db.migrate import upgrade
 
-    upgrade(_settings().database_url)
+    upgrade(load_settings().database_url)
     print("finance-mcp: database is at the latest schema")  # noqa: T201
 
 
 def token(sub: str, tenant: str | None, role: str, email: str | None, ttl: int) -> None:
     from finance_mcp.server.auth import mint_token
 
-    settings = _settings()
+    settings = load_settings()
     print(mint_token(settings.secret_key, sub=sub, tenant=tenant, role=role, email=email, ttl_seconds=ttl))  # noqa: T201
 
 

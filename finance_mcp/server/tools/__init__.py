@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
-from mcp.server.mcpserver import Resolve
+from mcp.server.mcpserver import MCPServer, Resolve
 from mcp.types import ToolAnnotations
 
 from finance_mcp.db.database import Database
@@ -18,3 +20,15 @@ READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_h
 CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 UPDATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 DELETE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def tool(mcp: MCPServer, *, title: str, annotations: ToolAnnotations) -> Callable[[F], F]:
+    """`@mcp.tool(...)` with the docstring, cleanly dedented, as the description the model reads."""
+
+    def register(fn: F) -> F:
+        mcp.tool(title=title, annotations=annotations, description=inspect.cleandoc(fn.__doc__ or ""))(fn)
+        return fn
+
+    return register

@@ -20,14 +20,14 @@ from finance_mcp.schemas import (
     Name,
 )
 from finance_mcp.server.errors import tool_errors
-from finance_mcp.server.tools import CREATE, DELETE, READ, UPDATE, CurrentPrincipal, Db
+from finance_mcp.server.tools import tool, CREATE, DELETE, READ, UPDATE, CurrentPrincipal, Db
 from finance_mcp.services import accounts
 
 AccountId = Annotated[int, Field(ge=1, description="Account id, from list_accounts")]
 
 
 def register(mcp: MCPServer) -> None:
-    @mcp.tool(title="Create account", annotations=CREATE)
+    @tool(mcp, title="Create account", annotations=CREATE)
     async def create_account(
         name: Name,
         account_type: Annotated[AccountType, Field(description="Kind of account")],
@@ -49,7 +49,7 @@ def register(mcp: MCPServer) -> None:
             )
             return await accounts.create_account(db, principal, data)
 
-    @mcp.tool(title="List accounts", annotations=READ)
+    @tool(mcp, title="List accounts", annotations=READ)
     async def list_accounts(principal: CurrentPrincipal, db: Db) -> AccountList:
         """List every account of the household with its current balance, ordered by name.
 
@@ -58,13 +58,13 @@ def register(mcp: MCPServer) -> None:
         with tool_errors():
             return await accounts.list_accounts(db, principal)
 
-    @mcp.tool(title="Get account", annotations=READ)
+    @tool(mcp, title="Get account", annotations=READ)
     async def get_account(account_id: AccountId, principal: CurrentPrincipal, db: Db) -> AccountRead:
         """Return one account with its current balance."""
         with tool_errors():
             return await accounts.get_account(db, principal, account_id)
 
-    @mcp.tool(title="Update account", annotations=UPDATE)
+    @tool(mcp, title="Update account", annotations=UPDATE)
     async def update_account(
         account_id: AccountId,
         principal: CurrentPrincipal,
@@ -77,7 +77,7 @@ def register(mcp: MCPServer) -> None:
             data = AccountUpdate(name=name, account_type=account_type)
             return await accounts.update_account(db, principal, account_id, data)
 
-    @mcp.tool(title="Delete account", annotations=DELETE)
+    @tool(mcp, title="Delete account", annotations=DELETE)
     async def delete_account(account_id: AccountId, principal: CurrentPrincipal, db: Db) -> AccountDeleted:
         """Permanently delete an account AND all of its transactions. Cannot be undone.
 

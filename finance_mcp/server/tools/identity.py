@@ -6,12 +6,12 @@ from mcp.server.mcpserver import MCPServer
 
 from finance_mcp.schemas import WhoAmI
 from finance_mcp.server.errors import tool_errors
-from finance_mcp.server.tools import READ, CurrentPrincipal
+from finance_mcp.server.tools import tool, READ, CurrentPrincipal
 from finance_mcp.services.identity import describe
 
 
 def register(mcp: MCPServer) -> None:
-    @mcp.tool(title="Who am I", annotations=READ)
+    @tool(mcp, title="Who am I", annotations=READ)
     async def whoami(principal: CurrentPrincipal) -> WhoAmI:
         """Show the signed-in user, their household, role, token scopes and what they may do.
 

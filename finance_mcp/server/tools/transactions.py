@@ -29,7 +29,7 @@ from finance_mcp.schemas import (
     TransactionUpdated,
 )
 from finance_mcp.server.errors import tool_errors
-from finance_mcp.server.tools import CREATE, DELETE, READ, UPDATE, CurrentPrincipal, Db
+from finance_mcp.server.tools import tool, CREATE, DELETE, READ, UPDATE, CurrentPrincipal, Db
 from finance_mcp.services import transactions as service
 
 AccountId = Annotated[int, Field(ge=1, description="Account id, from list_accounts")]
@@ -39,7 +39,7 @@ FilterText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 
 
 def register(mcp: MCPServer) -> None:
-    @mcp.tool(title="Record a transaction", annotations=CREATE)
+    @tool(mcp, title="Record a transaction", annotations=CREATE)
     async def create_transaction(
         account_id: AccountId,
         amount: AmountIn,
@@ -73,7 +73,7 @@ def register(mcp: MCPServer) -> None:
             )
             return await service.record_transaction(db, principal, account_id, fields)
 
-    @mcp.tool(title="Record many transactions", annotations=CREATE)
+    @tool(mcp, title="Record many transactions", annotations=CREATE)
     async def create_transactions_batch(
         account_id: AccountId,
         transactions: Annotated[
@@ -95,7 +95,7 @@ def register(mcp: MCPServer) -> None:
         with tool_errors():
             return await service.record_batch(db, principal, account_id, transactions)
 
-    @mcp.tool(title="Find transactions", annotations=READ)
+    @tool(mcp, title="Find transactions", annotations=READ)
     async def list_transactions(
         principal: CurrentPrincipal,
         db: Db,
@@ -138,13 +138,13 @@ def register(mcp: MCPServer) -> None:
             )
             return await service.list_transactions(db, principal, filters, limit=limit, cursor=cursor)
 
-    @mcp.tool(title="Get transaction", annotations=READ)
+    @tool(mcp, title="Get transaction", annotations=READ)
     async def get_transaction(transaction_id: TransactionId, principal: CurrentPrincipal, db: Db) -> TransactionRead:
         """Return one transaction."""
         with tool_errors():
             return await service.get_transaction(db, principal, transaction_id)
 
-    @mcp.tool(title="Update transaction", annotations=UPDATE)
+    @tool(mcp, title="Update transaction", annotations=UPDATE)
     async def update_transaction(
         transaction_id: TransactionId,
         principal: CurrentPrincipal,
@@ -184,7 +184,7 @@ def register(mcp: MCPServer) -> None:
             )
             return await service.update_transaction(db, principal, transaction_id, changes)
 
-    @mcp.tool(title="Delete transaction", annotations=DELETE)
+    @tool(mcp, title="Delete transaction", annotations=DELETE)
     async def delete_transaction(
         transaction_id: TransactionId, principal: CurrentPrincipal, db: Db
     ) -> TransactionDeleted:
