@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     def _secret_key_is_strong(cls, value: str) -> str:
         if not value:
             raise ValueError(f"SECRET_KEY is not set; {GENERATE_HINT}")
+        if value.startswith("change-me"):
+            raise ValueError(f"SECRET_KEY is still the placeholder from .env.example; {GENERATE_HINT}")
         if len(value) < MIN_SECRET_LENGTH:
             raise ValueError(
                 f"SECRET_KEY is {len(value)} characters; at least {MIN_SECRET_LENGTH} are required; " + GENERATE_HINT

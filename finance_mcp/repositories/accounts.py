@@ -13,6 +13,7 @@ from finance_mcp.db.database import Connection
 from finance_mcp.db.models import accounts, transactions
 from finance_mcp.db.types import Money
 from finance_mcp.errors import Invalid
+from finance_mcp.repositories.ids import storable
 
 COLUMNS = (
     accounts.c.id,
@@ -62,6 +63,8 @@ class AccountRepository:
         return result.mappings().one()
 
     async def get(self, account_id: int) -> RowMapping | None:
+        if not storable(account_id):
+            return None
         result = await self._conn.execute(_GET, self._params(p_account=account_id))
         return result.mappings().first()
 
@@ -71,15 +74,21 @@ class AccountRepository:
 
     async def lock(self, account_id: int) -> bool:
         """Lock the account row for the rest of the transaction; False when it is not in the household."""
+        if not storable(account_id):
+            return False
         result = await self._conn.execute(_LOCK, self._params(p_account=account_id))
         return result.first() is not None
 
     async def balance(self, account_id: int) -> Decimal | None:
+        if not storable(account_id):
+            return None
         result = await self._conn.execute(_BALANCE, self._params(p_account=account_id))
         return result.scalar_one_or_none()
 
     async def adjust_balance(self, account_id: int, delta: Decimal, *, now: dt.datetime) -> Decimal | None:
         """`balance = balance + delta` in one atomic statement; None when the account is not found."""
+        if not storable(account_id):
+            return None
         try:
             result = await self._conn.execute(_ADJUST, self._params(p_account=account_id, p_delta=delta, p_now=now))
         except DBAPIError as error:
@@ -92,6 +101,8 @@ class AccountRepository:
         return result.scalar_one_or_none()
 
     async def update(self, account_id: int, *, now: dt.datetime, **values: Any) -> RowMapping | None:
+        if not storable(account_id):
+            return None
         statement = (
             update(accounts)
             .where(accounts.c.id == account_id, accounts.c.household_id == self._household_id)

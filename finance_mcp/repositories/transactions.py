@@ -13,6 +13,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    false,
     func,
     insert,
     or_,
@@ -23,6 +24,7 @@ from sqlalchemy import (
 
 from finance_mcp.db.database import Connection
 from finance_mcp.db.models import transaction_tags, transactions
+from finance_mcp.repositories.ids import storable
 from finance_mcp.schemas import TransactionFilter
 
 COLUMNS = (
@@ -98,6 +100,8 @@ class TransactionRepository:
         return stored
 
     async def get(self, transaction_id: int, *, for_update: bool = False) -> RowMapping | None:
+        if not storable(transaction_id):
+            return None
         statement = _GET_FOR_UPDATE if for_update else _GET
         result = await self._conn.execute(statement, {"p_id": transaction_id, "p_household": self._household_id})
         return result.mappings().first()
@@ -124,6 +128,8 @@ class TransactionRepository:
 
     async def delete(self, transaction_id: int) -> tuple[int, Decimal] | None:
         """Delete one transaction; return its (account_id, amount), or None when not found."""
+        if not storable(transaction_id):
+            return None
         result = await self._conn.execute(_DELETE, {"p_id": transaction_id, "p_household": self._household_id})
         row = result.mappings().first()
         return None if row is None else (int(row["account_id"]), row["amount"])
@@ -152,7 +158,7 @@ class TransactionRepository:
         t = transactions.c
         conditions: list[ColumnElement[bool]] = [t.household_id == self._household_id]
         if f.account_id is not None:
-            conditions.append(t.account_id == f.account_id)
+            conditions.append(t.account_id == f.account_id if storable(f.account_id) else false())
         if f.start_date is not None:
             conditions.append(t.date >= f.start_date)
         if f.end_date is not None:

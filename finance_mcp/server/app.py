@@ -6,13 +6,16 @@ import hashlib
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.request_state import RequestStateSecurity
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import AnyHttpUrl
+from mcp.types import CallToolResult, InputRequiredResult
+from pydantic import AnyHttpUrl, ValidationError
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -21,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from finance_mcp import __version__
 from finance_mcp.server import resources
 from finance_mcp.server.auth import JwtVerifier
+from finance_mcp.server.errors import describe_validation
 from finance_mcp.server.state import ServerState
 from finance_mcp.server.tools import accounts, identity, transactions
 from finance_mcp.settings import Settings
@@ -35,6 +39,26 @@ Errors say what was wrong and what to do next; nothing is changed when a call fa
 LOCAL_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost"]
 LOCAL_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
 CORS_HEADERS = ["Authorization", "Content-Type", "Mcp-Session-Id", "MCP-Protocol-Version", "Mcp-Method", "Mcp-Name"]
+
+
+class FinanceServer(MCPServer):
+    """`MCPServer` whose argument-validation errors read like every other error: what and what next.
+
+    The SDK validates arguments before the tool body runs and reports pydantic's raw text (class
+    names, echoed inputs, a URL, no next step); this rewrites that one case through `describe_validation`.
+    """
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError:
+            raise
+        except ToolError as error:
+            if not isinstance(error.__cause__, ValidationError):
+                raise
+            raise ToolError(f"Error executing tool {name}: {describe_validation(error.__cause__)}") from error.__cause__
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
@@ -72,7 +96,7 @@ def build_server(settings: Settings) -> tuple[MCPServer, ServerState]:
     )
     # Every worker and replica derives the same key, so multi-round-trip state survives load balancing.
     state_key = hashlib.sha256(f"finance-mcp request state:{settings.secret_key}".encode()).digest()
-    mcp = MCPServer(
+    mcp = FinanceServer(
         NAME,
         title="Finance",
         instructions=INSTRUCTIONS,

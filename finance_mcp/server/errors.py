@@ -17,7 +17,11 @@ def describe_validation(error: ValidationError) -> str:
     for item in error.errors(include_url=False, include_input=False):
         where = ".".join(str(part) for part in item["loc"]) or "input"
         problems.append(f"{where}: {item['msg']}")
-    return "Invalid input, nothing was changed. " + "; ".join(problems[:10])
+    return (
+        "Invalid input, nothing was changed. "
+        + "; ".join(problems[:10])
+        + ". Correct the arguments named above (see the tool's input schema) and call it again."
+    )
 
 
 @contextlib.contextmanager

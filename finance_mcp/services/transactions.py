@@ -19,6 +19,7 @@ from finance_mcp.db.database import Database
 from finance_mcp.errors import Invalid, NotFound
 from finance_mcp.identity import Permission, Principal
 from finance_mcp.money import check_balance
+from finance_mcp.repositories.ids import storable
 from finance_mcp.repositories.unit_of_work import UnitOfWork, unit_of_work
 from finance_mcp.schemas import (
     BatchCreated,
@@ -54,7 +55,10 @@ def encode_cursor(row: RowMapping) -> str:
 def decode_cursor(cursor: str) -> tuple[dt.date, int]:
     try:
         day, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return dt.date.fromisoformat(day), int(ident)
+        position = dt.date.fromisoformat(day), int(ident)
+        if not storable(position[1]):
+            raise ValueError("id out of range")
+        return position
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise Invalid(
             "cursor is not valid; pass the next_cursor of a previous list_transactions call, or omit it"
