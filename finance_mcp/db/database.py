@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
+CONNECT_TIMEOUT_SECONDS = 5
 UNAVAILABLE_MESSAGE = "The finance database is unavailable right now; nothing was changed. Try again shortly."
 
 
@@ -172,7 +173,13 @@ class PostgresDatabase(Database):
 
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.engine: AsyncEngine = create_async_engine(
-            async_url(url), echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            async_url(url),
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            # Fail fast when the server is gone, so callers get "unavailable, try again" promptly.
+            connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
         )
 
     @contextlib.asynccontextmanager

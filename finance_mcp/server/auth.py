@@ -83,7 +83,8 @@ class JwtVerifier(TokenVerifier):
             client_id=CLIENT_ID,
             subject=subject,
             scopes=_scopes(claims),
-            expires_at=int(claims["exp"]),
+            # The SDK drops tokens whose expires_at has passed, with no leeway of its own: add ours.
+            expires_at=int(claims["exp"]) + self._leeway,
             resource=self._resource_url,
             claims=claims,
         )
