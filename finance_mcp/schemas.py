@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -17,6 +17,7 @@ from pydantic import (
     PlainSerializer,
     StringConstraints,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -123,8 +124,21 @@ Tags = Annotated[
 ]
 
 
+def _refuse_nul(value: object) -> None:
+    """NUL cannot be stored in PostgreSQL text; refuse it everywhere so both databases agree."""
+    texts: list[object] = list(value) if isinstance(value, list) else [value]  # pyright: ignore[reportUnknownArgumentType]
+    if any(isinstance(text, str) and "\x00" in text for text in texts):
+        raise ValueError("text must not contain NUL (\\x00) characters; remove them")
+
+
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        _refuse_nul(value)
+        return value
 
 
 class AccountCreate(_Input):

@@ -45,6 +45,11 @@ _DELETE_ROWS = delete(transactions).where(
     transactions.c.household_id == bindparam("p_household"),
 )
 _DELETE = delete(accounts).where(*_BY_ID)
+_LOCK_ROWS = (
+    select(transactions.c.id)
+    .where(transactions.c.account_id == bindparam("p_account"), transactions.c.household_id == bindparam("p_household"))
+    .with_for_update()
+)
 
 NUMERIC_OUT_OF_RANGE = "22003"
 
@@ -113,10 +118,17 @@ class AccountRepository:
         return result.mappings().first()
 
     async def delete(self, account_id: int) -> int | None:
-        """Delete the account and its transactions; return how many transactions went, None if not found."""
-        if not await self.lock(account_id):
+        """Delete the account and its transactions; return how many transactions went, None if not found.
+
+        Locks go transactions first, then the account: the order every other writer uses (a transaction
+        update or delete locks its row, then the balance), so the two can never deadlock on PostgreSQL.
+        """
+        if not storable(account_id):
             return None
         params = self._params(p_account=account_id)
+        await self._conn.execute(_LOCK_ROWS, params)
+        if not await self.lock(account_id):
+            return None
         result: CursorResult[Any] = await self._conn.execute(_DELETE_ROWS, params)  # type: ignore[assignment]
         await self._conn.execute(_DELETE, params)
         return result.rowcount

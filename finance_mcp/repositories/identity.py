@@ -37,8 +37,12 @@ class IdentityRepository:
         await self._conn.execute(statement, {"external_key": key, "name": name, "created_at": now})
         return (await self._conn.execute(_HOUSEHOLD, {"p_key": key})).mappings().one()
 
-    async def ensure_user(self, household_id: int, sub: str, email: str | None, *, now: dt.datetime) -> int:
-        """Get the user `sub` of the household, creating it and keeping its email current."""
+    async def ensure_user(
+        self, household_id: int, sub: str, email: str | None, *, now: dt.datetime
+    ) -> tuple[int, str | None]:
+        """Get the user `sub` of the household, creating it and keeping its email current.
+
+        Returns the user id and the email on record (a token without an email keeps the stored one)."""
         statement = self._insert_if_absent(users, ["household_id", "auth_user_id"])
         row = {
             "household_id": household_id,
@@ -51,4 +55,4 @@ class IdentityRepository:
         found = (await self._conn.execute(_USER, {"p_household": household_id, "p_sub": sub})).mappings().one()
         if email is not None and found["email"] != email:
             await self._conn.execute(_SET_EMAIL, {"p_user": found["id"], "p_email": email, "p_now": now})
-        return int(found["id"])
+        return int(found["id"]), email if email is not None else found["email"]

@@ -58,9 +58,9 @@ class IdentityService:
         async with self._db.connect(write=True) as conn:
             repo = IdentityRepository(conn)
             household = await repo.ensure_household(identity.household_key, _household_name(identity), now=now)
-            user_id = await repo.ensure_user(household["id"], identity.auth_user_id, identity.email, now=now)
+            user_id, email = await repo.ensure_user(household["id"], identity.auth_user_id, identity.email, now=now)
             await conn.commit()
-        return _Known(household["id"], household["name"], user_id, identity.email)
+        return _Known(household["id"], household["name"], user_id, email)
 
 
 def describe(principal: Principal) -> WhoAmI:

@@ -163,9 +163,10 @@ async def test_a_token_without_an_email_keeps_the_stored_one(db: Database, ident
     without = Identity(with_email.auth_user_id, with_email.tenant_id, None, with_email.role)
 
     first = await identities.resolve(with_email)
-    await IdentityService(db).resolve(without)
+    later = await IdentityService(db).resolve(without)
 
     assert await stored_email(db, first) == "kept@example.com"
+    assert later.email == "kept@example.com"
 
 
 async def test_an_email_change_seen_by_another_process_is_stored(db: Database, identities: IdentityService) -> None:
