@@ -4,6 +4,7 @@ SDK's own streamable-HTTP client talking to it with MCP_Auth-shaped tokens."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -82,7 +83,7 @@ def start_server(
 
 
 def stop_server(server: RunningServer) -> None:
-    server.process.terminate()
+    server.process.send_signal(signal.SIGINT)  # uvicorn exits cleanly, so coverage data is saved
     try:
         server.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
