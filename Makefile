@@ -43,3 +43,21 @@ migrate: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage tools/node_modules
+
+# Performance matrix (docs/PERFORMANCE.md): SQLite and PostgreSQL, 1-2 workers, STATELESS_HTTP on/off.
+# The load generator runs on core 0; it pins the servers itself. Writes bench/results/latest.{json,md}.
+.PHONY: bench
+bench: install
+	taskset -c 0 $(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# Analytics latency (docs/ANALYTICS.md): 1,000,000 transactions on the local PostgreSQL (127.0.0.1:5432, user
+# postgres) in a database of its own, dropped at the end; the real server on loopback; bounded by --timeout.
+.PHONY: bench-analytics
+bench-analytics: install
+	$(BIN)/python bench/analytics.py $(BENCH_ANALYTICS_ARGS)
+
+# Reliability soak (docs/RELIABILITY.md): 32 concurrent MCP clients for 60 s, mixed reads and writes, against
+# PostgreSQL with 2 server workers; loopback only, stops by itself, audits every balance, prints its figures.
+.PHONY: soak
+soak: install
+	$(BIN)/python -m tests.reliability.soak $(SOAK_ARGS)

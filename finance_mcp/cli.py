@@ -1,8 +1,10 @@
-"""`finance-mcp serve | migrate | token`."""
+"""`finance-mcp serve | migrate | token | api-key create`."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import getpass
 import os
 import socket
 import sys
@@ -78,6 +80,78 @@ def token(sub: str, tenant: str | None, role: str, email: str | None, ttl: int) 
     print(mint_token(settings.secret_key, sub=sub, tenant=tenant, role=role, email=email, ttl_seconds=ttl))  # noqa: T201
 
 
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return getpass.getpass("MCP_Auth password: ")
+
+
+async def _create_api_key(settings: Settings, args: argparse.Namespace, password: str) -> str:
+    """Sign in at MCP_Auth exactly as the sign-in page does, then create the key as that person."""
+    from finance_mcp.api_key_schemas import ApiKeyCreate
+    from finance_mcp.db.database import open_database
+    from finance_mcp.errors import FinanceError
+    from finance_mcp.server.auth import JwtVerifier, identity_from_token
+    from finance_mcp.server.oauth.mcp_auth_client import McpAuthClient, Refused, Unreachable
+    from finance_mcp.services import api_keys
+    from finance_mcp.services.identity import IdentityService
+
+    mcp_auth = McpAuthClient(settings.auth_server_url)
+    try:
+        answer = await mcp_auth.sign_in(
+            tenant_email=args.tenant_email, username=args.username, password=password, totp_code=args.totp_code
+        )
+    except Refused:
+        sys.exit("finance-mcp: sign-in failed: check the household email, username, password and one-time code")
+    except Unreachable:
+        sys.exit(f"finance-mcp: MCP_Auth at {settings.auth_server_url} is not answering (AUTH_SERVER_URL)")
+    if answer.refresh_token:
+        await mcp_auth.logout(answer.refresh_token)  # this sign-in is not kept: the key stands on its own
+    verified = JwtVerifier(settings.secret_key, resource_url=settings.resource_url).verify(answer.access_token)
+    if verified is None:
+        sys.exit("finance-mcp: MCP_Auth's token does not verify here: is SECRET_KEY the same as MCP_Auth's?")
+    db = open_database(settings.database_url)
+    try:
+        principal = await IdentityService(db).resolve(identity_from_token(verified))
+        data = ApiKeyCreate(name=args.name, scopes=args.scope, expires_in_days=args.expires_in_days)
+        created = await api_keys.create_api_key(db, principal, data)
+    except FinanceError as error:
+        sys.exit(f"finance-mcp: {error}")
+    finally:
+        await db.dispose()
+    key = created.api_key
+    print(  # noqa: T201
+        f"Created API key {key.id} '{key.name}' ({', '.join(key.scopes)}; expires {key.expires_at:%Y-%m-%d}) "
+        f"for {key.user_email or principal.auth_user_id} in {principal.household_name}. It is shown only once:",
+        file=sys.stderr,
+    )
+    return created.key
+
+
+def api_key_create(args: argparse.Namespace) -> None:
+    settings = load_settings()
+    password = _read_password(args.password_stdin)
+    print(asyncio.run(_create_api_key(settings, args, password)))  # noqa: T201
+
+
+def _add_api_key_commands(api_key: argparse.ArgumentParser) -> None:
+    actions = api_key.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="sign in at MCP_Auth (AUTH_SERVER_URL) and create a key; prints it")
+    create.add_argument("--tenant-email", required=True, help="the household's (tenant's) MCP_Auth email")
+    create.add_argument("--username", required=True, help="your MCP_Auth username (an owner's is their email)")
+    create.add_argument("--name", required=True, help="where the key will be used, e.g. 'Cursor on my laptop'")
+    create.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        choices=["finance:read", "finance:write", "finance:admin"],
+        help="what the key may do; repeat for several (never more than your role)",
+    )
+    create.add_argument("--expires-in-days", type=int, default=90, help="1-365 (default 90)")
+    create.add_argument("--totp-code", help="one-time code, if your account uses one (then --username is your email)")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="finance-mcp", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -92,10 +166,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     token_cmd.add_argument("--role", default="OWNER", choices=["OWNER", "ADMIN", "MEMBER", "VIEWER"])
     token_cmd.add_argument("--email", default="dev@example.com")
     token_cmd.add_argument("--ttl", type=int, default=24 * 3600, help="lifetime in seconds (default one day)")
+    _add_api_key_commands(commands.add_parser("api-key", help="API keys for clients that send a fixed header"))
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.host, args.port, args.workers)
     elif args.command == "migrate":
         migrate()
+    elif args.command == "api-key":
+        api_key_create(args)
     else:
         token(args.sub, args.tenant or None, args.role, args.email or None, args.ttl)

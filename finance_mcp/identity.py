@@ -50,6 +50,14 @@ SCOPE_FOR: dict[Permission, str] = {
     Permission.OWNER: "finance:admin",
 }
 
+FINANCE_SCOPES = ("finance:read", "finance:write", "finance:admin")
+
+
+def scopes_for(permissions: frozenset[Permission]) -> frozenset[str]:
+    """The finance:* scopes that together allow exactly these permissions (never more)."""
+    return frozenset(SCOPE_FOR[p] for p in permissions)
+
+
 _WHAT_IS_NEEDED = {
     Permission.READ: "reading the household's data",
     Permission.WRITE: "changing transactions or accounts",
@@ -76,6 +84,11 @@ class Identity:
         return f"personal:{self.auth_user_id}"
 
 
+def tenant_of(household_key: str) -> str | None:
+    """The MCP_Auth tenant of a household key (`Identity.household_key`), None for a personal household."""
+    return household_key.removeprefix("tenant:") if household_key.startswith("tenant:") else None
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """The caller as the services see it: a local user acting in one household with one role."""
@@ -87,6 +100,7 @@ class Principal:
     email: str | None
     role: Role
     scopes: frozenset[str] = field(default_factory=frozenset[str])
+    api_key_id: int | None = None  # set when the caller signed in with an API key, not a token
 
     @property
     def permissions(self) -> frozenset[Permission]:

@@ -6,12 +6,14 @@ Persistence rows (`db.models`) are a different thing; services translate between
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+import re
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -41,8 +43,27 @@ Money = Annotated[
 ]
 """An output amount: serialised as a string with two decimals."""
 
+_PLAIN_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)", re.ASCII)
+
+
+def _plain_decimal_text(value: object) -> object:
+    """Refuse number text that Python's Decimal would read but a person might not: `1e3`, `1_000`, `٥`."""
+    if isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value.strip()):
+        try:
+            parsed = Decimal(value.strip())
+        except InvalidOperation:
+            return value  # not a number at all: the decimal check below says so
+        if parsed.is_finite():
+            raise ValueError(
+                'write the amount as plain digits with an optional sign and point, e.g. "-1200.50": '
+                "no exponent, digit separators or non-ASCII digits"
+            )
+    return value
+
+
 AmountIn = Annotated[
     Decimal,
+    BeforeValidator(_plain_decimal_text),
     Field(
         max_digits=15,
         decimal_places=2,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./finance_mcp.db"
 MIN_SECRET_LENGTH = 32
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 GENERATE_HINT = (
     'generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))" '
     "and put SECRET_KEY=<value> in .env or the environment (it must equal MCP_Auth's SECRET_KEY)"
@@ -41,6 +43,8 @@ class Settings(BaseSettings):
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list[str])
     stateless_http: bool = False
     max_request_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    oauth_bridge: bool | None = None
+    api_keys: bool = True
 
     @field_validator("secret_key")
     @classmethod
@@ -70,13 +74,35 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         return _split_list(value)
 
-    @field_validator("public_url", "jwt_audience", "jwt_issuer", mode="before")
+    @field_validator("public_url", "jwt_audience", "jwt_issuer", "oauth_bridge", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
-        return None if value == "" else value
+        return None if value in ("", "auto") else value
+
+    @model_validator(mode="after")
+    def _bridge_needs_a_safe_url(self) -> Settings:
+        if self.oauth_bridge and not self._public_url_is_safe():
+            raise ValueError(
+                f"OAUTH_BRIDGE=true serves a password sign-in page at {self.public_base_url}, which is plain http "
+                "on a non-local host; set PUBLIC_URL=https://... (TLS in front of the server), or OAUTH_BRIDGE=false"
+            )
+        return self
+
+    def _public_url_is_safe(self) -> bool:
+        url = urlsplit(self.public_base_url)
+        return url.scheme == "https" or (url.hostname or "") in LOOPBACK_HOSTS
+
+    @property
+    def bridge_enabled(self) -> bool:
+        """The OAuth login bridge: on when asked, or by default when its page would be safe to serve."""
+        return self.oauth_bridge if self.oauth_bridge is not None else self._public_url_is_safe()
+
+    @property
+    def public_base_url(self) -> str:
+        """scheme://host[:port] that clients use; the bridge's OAuth issuer."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def resource_url(self) -> str:
         """The public URL of the MCP endpoint: the RFC 9728 resource and the default token audience."""
-        base = self.public_url or f"http://{self.host}:{self.port}"
-        return base.rstrip("/") + "/mcp"
+        return self.public_base_url + "/mcp"

@@ -81,10 +81,19 @@ class Database(ABC):
         return True
 
 
+# SQLSTATEs that mean "the server cannot serve right now": connection exceptions (08); the server shutting
+# down, crashing, starting up or recovering (57P01-57P05); too many connections (53300). asyncpg raises these
+# as plain DBAPI errors, not OperationalError, so a restarting PostgreSQL used to surface as an internal error.
+_OUTAGE_SQLSTATES = ("08", "57P", "53300")
+
+
 def _is_outage(error: BaseException) -> bool:
     if isinstance(error, OperationalError | InterfaceError | OSError | ConnectionError):
         return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
+    if not isinstance(error, DBAPIError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return error.connection_invalidated or (isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES))
 
 
 @contextlib.asynccontextmanager

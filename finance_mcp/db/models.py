@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -86,6 +87,17 @@ class Transaction(Base):
         # Serves household-wide listings and date ranges.
         Index("ix_transactions_household_date", "household_id", "date", "id"),
         Index("ix_transactions_account", "account_id"),
+        # Serves analytics: every column a total reads, so sums over a date range are index-only scans
+        # (docs/ANALYTICS.md: about half the time of reading the rows themselves).
+        Index(
+            "ix_transactions_household_date_totals",
+            "household_id",
+            "date",
+            "account_id",
+            "amount",
+            "category",
+            "merchant",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -117,8 +129,95 @@ class TransactionTag(Base):
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
 
 
+class ApiKey(Base):
+    """A long-lived credential for header-only clients: bound to one user of one household, scoped,
+    revocable. Only the SHA-256 of its secret is stored; `lookup_id` (in the key itself) finds the row."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_household_user", "household_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    lookup_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(20))
+    scopes: Mapped[list[str]] = mapped_column(JSON())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class OAuthClient(Base):
+    """A client registered through RFC 7591 dynamic registration; its secret (if any) only as a hash."""
+
+    __tablename__ = "oauth_clients"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    client_metadata: Mapped[dict[str, object]] = mapped_column(JSON())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class OAuthGrant(Base):
+    """One sign-in of one person for one client: the family of its code and refresh tokens. Revoking it
+    ends them all. Holds MCP_Auth's refresh token, sealed, to re-check the person at every refresh."""
+
+    __tablename__ = "oauth_grants"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"))
+    auth_user_id: Mapped[str] = mapped_column(String(255))
+    tenant_id: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20))
+    scopes: Mapped[list[str]] = mapped_column(JSON())
+    resource: Mapped[str | None] = mapped_column(String(2000))
+    upstream_refresh_token: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class OAuthCode(Base):
+    """A single-use authorization code (hashed), bound to its PKCE challenge and redirect URI."""
+
+    __tablename__ = "oauth_codes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("oauth_grants.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    redirect_uri: Mapped[str] = mapped_column(String(2000))
+    redirect_uri_provided_explicitly: Mapped[bool] = mapped_column(Boolean())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class OAuthRefreshToken(Base):
+    """A refresh token (hashed). Single use: using it marks it used and issues the next one; presenting a
+    used one again revokes the whole grant (reuse detection, RFC 9700 §4.14.2)."""
+
+    __tablename__ = "oauth_refresh_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("oauth_grants.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
 households: Table = Base.metadata.tables["households"]
 users: Table = Base.metadata.tables["users"]
 accounts: Table = Base.metadata.tables["accounts"]
 transactions: Table = Base.metadata.tables["transactions"]
 transaction_tags: Table = Base.metadata.tables["transaction_tags"]
+api_keys: Table = Base.metadata.tables["api_keys"]
+oauth_clients: Table = Base.metadata.tables["oauth_clients"]
+oauth_grants: Table = Base.metadata.tables["oauth_grants"]
+oauth_codes: Table = Base.metadata.tables["oauth_codes"]
+oauth_refresh_tokens: Table = Base.metadata.tables["oauth_refresh_tokens"]

@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator
 
 from finance_mcp.db.database import Connection, Database
 from finance_mcp.repositories.accounts import AccountRepository
+from finance_mcp.repositories.analytics import AnalyticsRepository
 from finance_mcp.repositories.transactions import TransactionRepository
 
 
@@ -15,6 +16,7 @@ class UnitOfWork:
         self._conn = conn
         self.accounts = AccountRepository(conn, household_id)
         self.transactions = TransactionRepository(conn, household_id)
+        self.analytics = AnalyticsRepository(conn, household_id)
 
     async def commit(self) -> None:
         await self._conn.commit()

@@ -22,11 +22,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from finance_mcp import __version__
-from finance_mcp.server import resources
-from finance_mcp.server.auth import JwtVerifier
+from finance_mcp.server import reports, resources
+from finance_mcp.server.auth import BearerVerifier, JwtVerifier
 from finance_mcp.server.errors import describe_validation
+from finance_mcp.server.oauth.bridge import LoginBridge, build_bridge
 from finance_mcp.server.state import ServerState
-from finance_mcp.server.tools import accounts, identity, transactions
+from finance_mcp.server.tools import accounts, analytics, api_keys, identity, transactions
 from finance_mcp.settings import Settings
 
 NAME = "finance-mcp"
@@ -34,6 +35,8 @@ INSTRUCTIONS = """\
 Personal and household finance: accounts and their transactions, shared by the members of a household.
 Start with list_accounts (or whoami to see your role). Amounts are exact decimal strings with two places;
 negative = money out, positive = money in. Dates are YYYY-MM-DD. list_transactions pages with next_cursor.
+For "where did the money go" questions use spending_summary, cash_flow, net_worth, top_merchants and
+category_trends: they compute totals in the database in one call (category "transfer" is never spending).
 Errors say what was wrong and what to do next; nothing is changed when a call fails."""
 
 LOCAL_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost"]
@@ -47,6 +50,8 @@ class FinanceServer(MCPServer):
     The SDK validates arguments before the tool body runs and reports pydantic's raw text (class
     names, echoed inputs, a URL, no next step); this rewrites that one case through `describe_validation`.
     """
+
+    login_bridge: LoginBridge | None = None  # the OAuth authorization server's routes, when it is on
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -76,7 +81,7 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
-def build_server(settings: Settings) -> tuple[MCPServer, ServerState]:
+def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
     state = ServerState(settings)
 
     @asynccontextmanager
@@ -94,6 +99,13 @@ def build_server(settings: Settings) -> tuple[MCPServer, ServerState]:
         issuer=settings.jwt_issuer,
         leeway=settings.jwt_leeway_seconds,
     )
+    bridge = build_bridge(settings, lambda: state.db, verifier) if settings.bridge_enabled else None
+    bearer = BearerVerifier(
+        verifier,
+        bridge=bridge.tokens if bridge else None,
+        key_store=(lambda: state.db) if settings.api_keys else None,
+        resource_url=settings.resource_url,
+    )
     # Every worker and replica derives the same key, so multi-round-trip state survives load balancing.
     state_key = hashlib.sha256(f"finance-mcp request state:{settings.secret_key}".encode()).digest()
     mcp = FinanceServer(
@@ -101,9 +113,9 @@ def build_server(settings: Settings) -> tuple[MCPServer, ServerState]:
         title="Finance",
         instructions=INSTRUCTIONS,
         version=__version__,
-        token_verifier=verifier,
+        token_verifier=bearer,
         auth=AuthSettings(
-            issuer_url=AnyHttpUrl(settings.auth_server_url),
+            issuer_url=bridge.issuer_url if bridge else AnyHttpUrl(settings.auth_server_url),
             resource_server_url=AnyHttpUrl(settings.resource_url),
             required_scopes=None,
             validate_token_resource=False,
@@ -112,10 +124,15 @@ def build_server(settings: Settings) -> tuple[MCPServer, ServerState]:
         log_level="DEBUG" if settings.debug else "WARNING",
         request_state_security=RequestStateSecurity(keys=[state_key], audience=NAME),
     )
+    mcp.login_bridge = bridge
     identity.register(mcp)
     accounts.register(mcp)
     transactions.register(mcp)
+    analytics.register(mcp)
+    if settings.api_keys:
+        api_keys.register(mcp)
     resources.register(mcp, state)
+    reports.register(mcp, state)
 
     @mcp.custom_route("/health", methods=["GET"], include_in_schema=False)
     async def health(_request: Request) -> Response:
@@ -138,6 +155,8 @@ def build_app(settings: Settings) -> Starlette:
         transport_security=transport_security(settings),
         host=settings.host,
     )
+    if mcp.login_bridge is not None:
+        app.router.routes.extend(mcp.login_bridge.routes())
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

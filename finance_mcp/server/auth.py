@@ -1,6 +1,7 @@
-"""Bearer tokens: MCP_Auth's HS256 JWTs become an `AccessToken`, then an `Identity`.
+"""Bearer tokens: MCP_Auth's HS256 JWTs, the login bridge's own JWTs and API keys become an `AccessToken`,
+then an `Identity`.
 
-The verifier is the only code that reads raw claims. Every failure is a plain `None` (HTTP 401 from the
+The verifiers are the only code that reads raw claims. Every failure is a plain `None` (HTTP 401 from the
 SDK's middleware); the reason is logged, never sent.
 """
 
@@ -8,16 +9,22 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 
+from finance_mcp.db.database import Database
+from finance_mcp.errors import FinanceError
 from finance_mcp.identity import Identity, Role
+from finance_mcp.server.oauth.access_tokens import AccessTokens
+from finance_mcp.services import api_keys
 
 logger = logging.getLogger(__name__)
 
 CLIENT_ID = "mcp-auth"
+API_KEY_CLIENT_ID = "api-key"
 ALGORITHM = "HS256"
 
 
@@ -93,6 +100,55 @@ class JwtVerifier(TokenVerifier):
         if self._audience is not None:
             return self._audience in audiences
         return not audiences or any(a.rstrip("/") == self._resource_url for a in audiences)
+
+
+class BearerVerifier(TokenVerifier):
+    """Every credential the server accepts, each checked only by its own verifier: API keys (`fmcp_...`,
+    when enabled), the login bridge's tokens (`typ: at+jwt`, when the bridge is on), else MCP_Auth's."""
+
+    def __init__(
+        self,
+        mcp_auth: JwtVerifier,
+        *,
+        bridge: AccessTokens | None,
+        key_store: Callable[[], Database] | None,
+        resource_url: str,
+    ) -> None:
+        self._mcp_auth = mcp_auth
+        self._bridge = bridge
+        self._key_store = key_store
+        self._resource_url = resource_url.rstrip("/")
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        if self._key_store is not None and api_keys.looks_like_api_key(token):
+            return await self._api_key(token, self._key_store())
+        if self._bridge is not None and self._bridge.is_ours(token):
+            return self._bridge.verify(token)
+        return self._mcp_auth.verify(token)
+
+    async def _api_key(self, token: str, db: Database) -> AccessToken | None:
+        try:
+            holder = await api_keys.authenticate(db, token)
+        except FinanceError as error:  # the database is unreachable: refuse rather than fail open
+            logger.warning("API key not checked: %s", error)
+            return None
+        if holder is None:
+            logger.info("rejected API key: unknown, revoked, expired or malformed")
+            return None
+        claims: dict[str, Any] = {"sub": holder.auth_user_id, "email": holder.email, "role": holder.role}
+        if holder.tenant_id is not None:
+            claims["tenant_id"] = holder.tenant_id
+        claims["api_key_id"] = holder.key_id
+        tenant = holder.tenant_id if holder.tenant_id is not None else "personal"
+        return AccessToken(
+            token=token,
+            client_id=API_KEY_CLIENT_ID,
+            subject=f"{tenant}:{holder.auth_user_id}",
+            scopes=list(holder.scopes),
+            expires_at=int(holder.expires_at.timestamp()),
+            resource=self._resource_url,
+            claims=claims,
+        )
 
 
 def identity_from_token(token: AccessToken) -> Identity:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -11,7 +12,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from finance_mcp.db.database import Database
 from finance_mcp.errors import FinanceError
 from finance_mcp.identity import Principal
-from finance_mcp.server.auth import identity_from_token
+from finance_mcp.server.auth import API_KEY_CLIENT_ID, identity_from_token
 from finance_mcp.server.state import ServerState
 
 
@@ -26,7 +27,10 @@ async def resolve_principal(state: ServerState) -> Principal:
     token = get_access_token()
     if token is None:
         raise FinanceError("This server needs a bearer token from MCP_Auth; sign in and connect again.")
-    return await state.identities.resolve(identity_from_token(token))
+    principal = await state.identities.resolve(identity_from_token(token))
+    if token.client_id != API_KEY_CLIENT_ID:
+        return principal
+    return dataclasses.replace(principal, api_key_id=int((token.claims or {})["api_key_id"]))
 
 
 async def current_principal(ctx: Context[Any, Any]) -> Principal:

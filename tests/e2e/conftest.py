@@ -22,6 +22,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from finance_mcp.server.auth import mint_token
+from tests.e2e.mcp_auth_stand_in import McpAuthStandIn, serving
 
 SECRET = "e2e-secret-" + "k" * 40
 STARTUP_TIMEOUT = 30.0
@@ -59,6 +60,10 @@ def start_server(
         "SECRET_KEY": SECRET,
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
+        # The suites written before the login bridge and API keys test the server without them; the
+        # bridge's own suites turn them on (`bridge_server`).
+        "OAUTH_BRIDGE": "false",
+        "API_KEYS": "false",
         **(env or {}),
     }
     process = subprocess.Popen(
@@ -117,7 +122,10 @@ Connect = Callable[..., AbstractAsyncContextManager[Client]]
 @pytest.fixture
 def connect(server: RunningServer) -> Connect:
     """`async with connect(token, mode="legacy") as client:`; modes: "auto" (2026-07-28) or "legacy"."""
+    return connector(server)
 
+
+def connector(server: RunningServer) -> Connect:
     @asynccontextmanager
     async def open_client(token: str, *, mode: str = "auto") -> AsyncIterator[Client]:
         http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=httpx2.Timeout(30, read=60))
@@ -125,3 +133,32 @@ def connect(server: RunningServer) -> Connect:
             yield client
 
     return open_client
+
+
+# ---- the login bridge and API keys, against a stand-in for MCP_Auth ------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mcp_auth() -> Iterator[McpAuthStandIn]:
+    """MCP_Auth's sign-in endpoints (tests/e2e/mcp_auth_stand_in.py), served on a free loopback port."""
+    stand_in = McpAuthStandIn(SECRET)
+    with serving(stand_in.app()) as url:
+        stand_in.url = url
+        yield stand_in
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def bridge_server(request: pytest.FixtureRequest, mcp_auth: McpAuthStandIn) -> Iterator[RunningServer]:
+    """The real server with the OAuth login bridge and API keys on, signing people in at the stand-in."""
+    env = {"OAUTH_BRIDGE": "true", "API_KEYS": "true", "AUTH_SERVER_URL": mcp_auth.url}
+    running = start_server(str(request.getfixturevalue(f"{request.param}_url")), env=env)
+    drain = drain_output(running)
+    yield running
+    stop_server(running)
+    drain.join(timeout=10)
+
+
+@pytest.fixture
+def connect_bridge(bridge_server: RunningServer) -> Connect:
+    """`connect`, to the server with the bridge and API keys on."""
+    return connector(bridge_server)

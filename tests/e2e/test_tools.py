@@ -22,7 +22,9 @@ TOOLS = {
     "update_transaction",
     "delete_transaction",
 }
-READ_ONLY = {"whoami", "list_accounts", "get_account", "list_transactions", "get_transaction"}
+ANALYTICS = {"spending_summary", "cash_flow", "net_worth", "top_merchants", "category_trends"}
+TOOLS |= ANALYTICS
+READ_ONLY = {"whoami", "list_accounts", "get_account", "list_transactions", "get_transaction", *ANALYTICS}
 DESTRUCTIVE = {"delete_account", "delete_transaction"}
 ACCOUNT_KEYS = {"id", "name", "account_type", "currency", "opening_balance", "balance", "created_at", "updated_at"}
 TRANSACTION_KEYS = {

@@ -136,13 +136,19 @@ def test_a_nul_character_in_a_tag_or_a_filter_is_refused() -> None:
         TransactionFilter(merchant="a\x00b")
 
 
+@pytest.mark.parametrize("amount", ["1e1", "5E+12", "1_000", "٥"])
+def test_an_amount_with_an_exponent_separators_or_foreign_digits_is_refused(amount: str) -> None:
+    with pytest.raises(ValidationError, match="plain digits"):
+        TransactionFields.model_validate({**VALID, "amount": amount})
+
+
 async def test_amounts_are_stored_as_given_whatever_their_input_form(
     db: Database, make_principal: MakePrincipal
 ) -> None:
     me = await make_principal()
     account = await open_account(db, me, "0")
 
-    made = [await record(db, me, account.id, amount) for amount in ("-0.1", "2", "3.50", "1e1")]
+    made = [await record(db, me, account.id, amount) for amount in ("-0.1", "2", "3.50", " 10. ")]
 
     assert [t.model_dump(mode="json")["amount"] for t in made] == ["-0.10", "2.00", "3.50", "10.00"]
     assert (await accounts.get_account(db, me, account.id)).balance == Decimal("15.40")

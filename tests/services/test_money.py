@@ -153,7 +153,7 @@ async def test_the_largest_amounts_are_stored_exactly(db: Database, make_princip
 
 
 @pytest.mark.parametrize(
-    ("opening", "amount"), [(LARGEST, "0.01"), ("-" + LARGEST, "-0.01"), ("5000000000000", "5e12")]
+    ("opening", "amount"), [(LARGEST, "0.01"), ("-" + LARGEST, "-0.01"), ("5000000000000", "5000000000000")]
 )
 async def test_a_balance_beyond_the_limit_is_refused_and_changes_nothing(
     db: Database, make_principal: MakePrincipal, opening: str, amount: str

@@ -29,6 +29,22 @@ def tool(mcp: MCPServer, *, title: str, annotations: ToolAnnotations) -> Callabl
 
     def register(fn: F) -> F:
         mcp.tool(title=title, annotations=annotations, description=inspect.cleandoc(fn.__doc__ or ""))(fn)
+        refuse_unknown_arguments(mcp, fn.__name__)
         return fn
 
     return register
+
+
+def refuse_unknown_arguments(mcp: MCPServer, name: str) -> None:
+    """Make a tool refuse arguments it does not declare, and publish `additionalProperties: false`.
+
+    The SDK silently drops undeclared arguments, so a misspelt optional filter (`catgory`) would return
+    unfiltered data as if it had applied. Refused, the model is told which name was wrong.
+    """
+    registered = mcp._tool_manager.get_tool(name)  # pyright: ignore[reportPrivateUsage]  # no public accessor
+    if registered is None:
+        raise RuntimeError(f"tool {name!r} was not registered")
+    arguments = registered.fn_metadata.arg_model
+    arguments.model_config["extra"] = "forbid"
+    arguments.model_rebuild(force=True)
+    registered.parameters = arguments.model_json_schema(by_alias=True)

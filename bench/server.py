@@ -1,0 +1,116 @@
+"""The benchmark-only server: the product plus one trivial `ping` tool, the yardstick for every ratio.
+
+The product has no trivial tool and must not get one. This variant builds the product's own server with
+`build_server(settings)`, adds `async def ping() -> str`, and builds the ASGI app with the same options
+as `finance_mcp.server.app.build_app`. It is served by the product's own `serve` (same uvicorn config,
+same self-bound TCP_NODELAY socket for `--workers N`), only with this factory as the app.
+
+    python -m bench.server --port 8765 [--workers 2]      # settings from the environment, as the product
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import signal
+import socket
+
+from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
+
+from bench import whatif
+from finance_mcp import cli
+from finance_mcp.server.app import CORS_HEADERS, build_server, transport_security
+from finance_mcp.settings import Settings
+
+APP = "bench.server:create_app"
+
+
+def build_bench_app(settings: Settings) -> Starlette:
+    """`build_app(settings)` with one extra tool; keep the options in step with the product's."""
+    chosen = whatif.selected()
+    whatif.apply(chosen)
+    mcp, _state = build_server(settings)
+
+    @mcp.tool(description="Benchmark yardstick: returns 'pong' and touches nothing.")
+    async def ping() -> str:  # pyright: ignore[reportUnusedFunction]
+        return "pong"
+
+    app = mcp.streamable_http_app(
+        json_response="json_response" in chosen,  # what-if only: the product leaves it at False
+        stateless_http=settings.stateless_http,
+        max_request_body_size=settings.max_request_body_bytes,
+        transport_security=transport_security(settings),
+        host=settings.host,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=CORS_HEADERS,
+            expose_headers=["Mcp-Session-Id"],
+        )
+    return app
+
+
+def create_app() -> Starlette:
+    """uvicorn `--factory` entry point, like `finance_mcp.server.app.create_app`."""
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return build_bench_app(settings)
+
+
+def _reuseport_worker(host: str, port: int) -> None:
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    settings = cli.load_settings()
+    config = uvicorn.Config(
+        APP, factory=True, host=host, port=port, log_level=settings.log_level.lower(), access_log=False
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve_reuseport(host: str, port: int, workers: int) -> None:
+    """What-if `reuseport`: one SO_REUSEPORT listener per worker, so the kernel spreads new connections
+    over the workers; with one shared listener, a burst of keep-alive connections tends to land on
+    whichever worker is in accept() at the time (often all of them on one)."""
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_reuseport_worker, args=(host, port)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+
+    def stop(_signum: int, _frame: object) -> None:
+        for process in processes:
+            process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for process in processes:
+        process.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.server", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("the benchmark server binds loopback only")
+    if "reuseport" in whatif.selected() and args.workers > 1:
+        serve_reuseport(args.host, args.port, args.workers)
+        return
+    # The product's serve path, unchanged, with the benchmark factory as the app.
+    cli.APP = APP
+    cli.serve(args.host, args.port, args.workers)
+
+
+if __name__ == "__main__":
+    main()

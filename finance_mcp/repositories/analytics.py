@@ -1,0 +1,224 @@
+"""Aggregates over one household's transactions, computed by the database: GROUP BY, SUM and date buckets.
+
+Money stays exact: sums are typed `Money`, so PostgreSQL's NUMERIC and SQLite's integer cents both come
+back as Decimals. Transfers (category `transfer`, any case) are left out of every total here; they move
+money between the household's own accounts and are neither spending nor income.
+
+Per-row work is what a 12-month summary of a large household costs (docs/ANALYTICS.md), so rows are
+grouped by the raw column values: no `lower()` and no `min()` per row. Groups whose names differ only in
+case are few, and the service folds them together. The transfer test computes `lower()` only for
+eight-character categories.
+
+Each method is one SQL statement, so its numbers come from one snapshot even under READ COMMITTED.
+Grouping happens over a subquery's columns: PostgreSQL would not match `date_trunc($1, ...)` in SELECT
+with `date_trunc($2, ...)` in GROUP BY, and the planner flattens the subquery anyway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    DateTime,
+    Integer,
+    RowMapping,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    not_,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
+
+from finance_mcp.analytics_schemas import TRANSFER_CATEGORY, Interval
+from finance_mcp.db.database import Connection
+from finance_mcp.db.models import accounts, transaction_tags, transactions
+from finance_mcp.db.types import Money
+from finance_mcp.repositories.transactions import COLUMNS
+
+Dimension = Literal["category", "der_category", "merchant", "account", "tag"]
+
+ZERO = Decimal("0.00")
+# Dates after a net-worth `as_of` share this bucket: later than any real bucket start.
+FUTURE = dt.date(9999, 12, 31)
+
+t = transactions.c
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which transactions a total covers (transfers never)."""
+
+    start: dt.date
+    end: dt.date
+    account_ids: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """One way of cutting the totals: by a dimension, by a date bucket, by both, or neither (one row);
+    optionally counting expenses only."""
+
+    by: Dimension | None = None
+    bucket: Interval | None = None
+    expenses_only: bool = False
+
+
+class AnalyticsRepository:
+    def __init__(self, conn: Connection, household_id: int) -> None:
+        self._conn = conn
+        self._household_id = household_id
+
+    async def totals(self, scope: Scope, *slices: Slice) -> list[list[RowMapping]]:
+        """For each slice, rows of (key, bucket, spending, income, count); one statement for all.
+
+        `key` is the raw value grouped by (the account id as text; None for no value), `bucket` the first
+        day of the period, `spending` the (negative) sum of expenses and `income` the sum of positive
+        amounts; either is None when there was none.
+        """
+        selects = [self._slice(index, scope, item) for index, item in enumerate(slices)]
+        statement = selects[0] if len(selects) == 1 else union_all(*selects)
+        rows = (await self._conn.execute(statement)).mappings().all()
+        found: list[list[RowMapping]] = [[] for _ in slices]
+        for row in rows:
+            found[int(row["slice"])].append(row)
+        return found
+
+    async def balances(self, *, as_of: dt.date, since: dt.date, bucket: Interval | None) -> list[RowMapping]:
+        """Every account with its stored balance and the sums of its transactions dated after `since`.
+
+        Sums are per date bucket up to `as_of`; everything dated after `as_of` is in the `FUTURE` bucket.
+        Rows: (id, name, account_type, currency, balance, bucket, amount); bucket and amount are None for
+        an account without such transactions. The stored balance is opening + every amount (the invariant
+        kept by every write), so balance - (sums after a day) is the balance at the end of that day, without
+        reading the older history.
+        """
+        day = _bucket_of(self._conn.dialect, bucket) if bucket is not None else cast(null(), Date())
+        rows = (
+            select(
+                t.account_id,
+                case((t.date > as_of, literal(FUTURE, Date())), else_=day).label("bucket"),
+                t.amount,
+            )
+            .where(t.household_id == self._household_id, t.date > since)
+            .subquery()
+        )
+        flows = (
+            select(rows.c.account_id, rows.c.bucket, type_coerce(func.sum(rows.c.amount), Money()).label("amount"))
+            .group_by(rows.c.account_id, rows.c.bucket)
+            .subquery()
+        )
+        a = accounts.c
+        statement = (
+            select(a.id, a.name, a.account_type, a.currency, a.balance, flows.c.bucket, flows.c.amount)
+            .select_from(accounts.outerjoin(flows, flows.c.account_id == a.id))
+            .where(a.household_id == self._household_id)
+            .order_by(a.name, a.id)
+        )
+        return list((await self._conn.execute(statement)).mappings().all())
+
+    async def account_names(self) -> dict[int, str]:
+        statement = select(accounts.c.id, accounts.c.name).where(accounts.c.household_id == self._household_id)
+        return {int(row.id): str(row.name) for row in (await self._conn.execute(statement)).all()}
+
+    async def uncategorized(self, limit: int, *, count_up_to: int) -> tuple[list[RowMapping], int]:
+        """The newest transactions without a derived category, and how many there are, counted only up to
+        `count_up_to + 1` so that a large household's answer stays cheap."""
+        mine, missing = t.household_id == self._household_id, or_(t.der_category.is_(None), t.der_category == "")
+        counted = select(t.id).where(mine, missing).limit(count_up_to + 1).subquery()
+        statement = (
+            select(*COLUMNS, select(func.count()).select_from(counted).scalar_subquery().label("matching"))
+            .where(mine, missing)
+            .order_by(t.date.desc(), t.id.desc())
+            .limit(limit)
+        )
+        rows = list((await self._conn.execute(statement)).mappings().all())
+        return rows, int(rows[0]["matching"]) if rows else 0
+
+    async def recent_der_categories(self, sample: int) -> list[tuple[str, int]]:
+        """Derived categories of the newest `sample` categorised transactions, with how often, as spelled."""
+        recent = (
+            select(t.der_category)
+            .where(t.household_id == self._household_id, t.der_category.is_not(None), t.der_category != "")
+            .order_by(t.date.desc(), t.id.desc())
+            .limit(sample)
+            .subquery()
+        )
+        statement = select(recent.c.der_category, func.count().label("uses")).group_by(recent.c.der_category)
+        return [(str(row.der_category), int(row.uses)) for row in (await self._conn.execute(statement)).all()]
+
+    # ---- statement building ----------------------------------------------------------------------
+
+    def _slice(self, index: int, scope: Scope, item: Slice) -> Select[*tuple[Any, ...]]:
+        key, joined = _dimension(item.by)
+        bucket = _bucket_of(self._conn.dialect, item.bucket) if item.bucket else cast(null(), Date())
+        source = transactions
+        if joined:
+            source = transactions.outerjoin(
+                transaction_tags,
+                and_(transaction_tags.c.transaction_id == t.id, transaction_tags.c.household_id == t.household_id),
+            )
+        rows = (
+            select(key.label("key"), bucket.label("bucket"), t.amount)
+            .select_from(source)
+            .where(*self._conditions(scope), *([t.amount < ZERO] if item.expenses_only else []))
+            .subquery()
+        )
+        amount = rows.c.amount
+        # Expenses only: every row is negative, so the plain sum is the spending and there is no income.
+        spending = func.sum(amount) if item.expenses_only else func.sum(amount).filter(amount < ZERO)
+        income = cast(null(), Money()) if item.expenses_only else func.sum(amount).filter(amount > ZERO)
+        return select(
+            literal_column(str(index), Integer()).label("slice"),
+            (cast(rows.c.key, String()) if item.by == "account" else rows.c.key).label("key"),
+            rows.c.bucket,
+            type_coerce(spending, Money()).label("spending"),
+            type_coerce(income, Money()).label("income"),
+            func.count().label("count"),
+        ).group_by(rows.c.key, rows.c.bucket)
+
+    def _conditions(self, scope: Scope) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = [
+            t.household_id == self._household_id,
+            t.date >= scope.start,
+            t.date <= scope.end,
+            # Same as lower(category) != 'transfer', but lower() runs only for eight-character categories.
+            not_(and_(func.length(t.category) == len(TRANSFER_CATEGORY), func.lower(t.category) == TRANSFER_CATEGORY)),
+        ]
+        if scope.account_ids is not None:
+            conditions.append(t.account_id.in_(scope.account_ids))
+        return conditions
+
+
+def _dimension(by: Dimension | None) -> tuple[ColumnElement[Any], bool]:
+    """(the raw value grouped by, whether the tag table is joined)."""
+    if by is None:
+        return cast(null(), String()), False
+    if by == "tag":
+        return transaction_tags.c.tag, True
+    column = {"category": t.category, "der_category": t.der_category, "merchant": t.merchant, "account": t.account_id}
+    return column[by], False
+
+
+def _bucket_of(dialect: str, bucket: Interval) -> ColumnElement[dt.date]:
+    """The first day of the month, ISO week (Monday) or day a transaction's date falls in."""
+    if bucket == "day":
+        return t.date
+    if dialect == "postgresql":
+        return cast(func.date_trunc(bucket, cast(t.date, DateTime())), Date())
+    modifiers: Sequence[str] = ("start of month",) if bucket == "month" else ("weekday 0", "-6 days")
+    return type_coerce(func.date(t.date, *modifiers), Date())

@@ -1,0 +1,113 @@
+"""API keys. `ApiKeyRepository` is scoped to one household like every other repository; `ApiKeyCredentials`
+is the one lookup that runs before a scope exists, because it is what turns a presented key into a caller
+(like `IdentityRepository` does for tokens)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import RowMapping, bindparam, func, insert, select, update
+
+from finance_mcp.db.database import Connection
+from finance_mcp.db.models import api_keys, households, users
+from finance_mcp.repositories.ids import storable
+
+COLUMNS = (
+    api_keys.c.id,
+    api_keys.c.name,
+    api_keys.c.lookup_id,
+    api_keys.c.role,
+    api_keys.c.scopes,
+    api_keys.c.user_id,
+    api_keys.c.created_at,
+    api_keys.c.expires_at,
+    api_keys.c.revoked_at,
+    users.c.email.label("user_email"),
+)
+
+_IN_HOUSEHOLD = api_keys.c.household_id == bindparam("p_household")
+_FROM = api_keys.join(users, users.c.id == api_keys.c.user_id)
+_INSERT = insert(api_keys).returning(api_keys.c.id)
+_GET = select(*COLUMNS).select_from(_FROM).where(api_keys.c.id == bindparam("p_key"), _IN_HOUSEHOLD)
+_LIST = select(*COLUMNS).select_from(_FROM).where(_IN_HOUSEHOLD).order_by(api_keys.c.created_at, api_keys.c.id)
+_LIST_OF_USER = (
+    select(*COLUMNS)
+    .select_from(_FROM)
+    .where(_IN_HOUSEHOLD, api_keys.c.user_id == bindparam("p_user"))
+    .order_by(api_keys.c.created_at, api_keys.c.id)
+)
+_REVOKE = (
+    update(api_keys)
+    .where(api_keys.c.id == bindparam("p_key"), _IN_HOUSEHOLD, api_keys.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("p_now"))
+)
+_COUNT_ACTIVE = (
+    select(func.count())
+    .select_from(api_keys)
+    .where(
+        _IN_HOUSEHOLD,
+        api_keys.c.user_id == bindparam("p_user"),
+        api_keys.c.revoked_at.is_(None),
+        api_keys.c.expires_at > bindparam("p_now"),
+    )
+)
+_CREDENTIAL = (
+    select(
+        api_keys.c.id,
+        api_keys.c.secret_hash,
+        api_keys.c.role,
+        api_keys.c.scopes,
+        api_keys.c.expires_at,
+        api_keys.c.revoked_at,
+        users.c.auth_user_id,
+        users.c.email,
+        households.c.external_key,
+    )
+    .select_from(_FROM.join(households, households.c.id == api_keys.c.household_id))
+    .where(api_keys.c.lookup_id == bindparam("p_lookup"))
+)
+
+
+class ApiKeyRepository:
+    def __init__(self, conn: Connection, household_id: int) -> None:
+        self._conn = conn
+        self._household_id = household_id
+
+    def _params(self, **values: Any) -> dict[str, Any]:
+        return {"p_household": self._household_id, **values}
+
+    async def add(self, *, user_id: int, now: dt.datetime, **values: Any) -> int:
+        row = {**values, "household_id": self._household_id, "user_id": user_id, "created_at": now}
+        return int((await self._conn.execute(_INSERT, row)).scalar_one())
+
+    async def get(self, key_id: int) -> RowMapping | None:
+        if not storable(key_id):
+            return None
+        return (await self._conn.execute(_GET, self._params(p_key=key_id))).mappings().first()
+
+    async def list(self, *, user_id: int | None = None) -> list[RowMapping]:
+        """The household's keys, or only those of `user_id`; oldest first."""
+        if user_id is None:
+            result = await self._conn.execute(_LIST, self._params())
+        else:
+            result = await self._conn.execute(_LIST_OF_USER, self._params(p_user=user_id))
+        return list(result.mappings().all())
+
+    async def revoke(self, key_id: int, *, now: dt.datetime) -> None:
+        """Mark the key revoked (a no-op if it already is)."""
+        if storable(key_id):
+            await self._conn.execute(_REVOKE, self._params(p_key=key_id, p_now=now))
+
+    async def count_active(self, user_id: int, *, now: dt.datetime) -> int:
+        result = await self._conn.execute(_COUNT_ACTIVE, self._params(p_user=user_id, p_now=now))
+        return int(result.scalar_one())
+
+
+class ApiKeyCredentials:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def find(self, lookup_id: str) -> RowMapping | None:
+        """The key named by the non-secret part of a presented key, with its user and household."""
+        return (await self._conn.execute(_CREDENTIAL, {"p_lookup": lookup_id})).mappings().first()

@@ -1,0 +1,129 @@
+"""The OAuth login bridge's records: registered clients, grants (one sign-in of one person for one client),
+their single-use codes and refresh tokens. Not household data: these rows are what *finds* a caller, so they
+are looked up by hashed secrets, never listed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import CursorResult, RowMapping, bindparam, insert, select, update
+
+from finance_mcp.db.database import Connection
+from finance_mcp.db.models import oauth_clients, oauth_codes, oauth_grants, oauth_refresh_tokens
+
+GRANT_COLUMNS = (
+    oauth_grants.c.client_id,
+    oauth_grants.c.auth_user_id,
+    oauth_grants.c.tenant_id,
+    oauth_grants.c.email,
+    oauth_grants.c.role,
+    oauth_grants.c.scopes,
+    oauth_grants.c.resource,
+    oauth_grants.c.upstream_refresh_token,
+    oauth_grants.c.expires_at.label("grant_expires_at"),
+    oauth_grants.c.revoked_at,
+)
+
+_CLIENT = select(oauth_clients.c.client_metadata, oauth_clients.c.secret_hash).where(
+    oauth_clients.c.client_id == bindparam("p_client")
+)
+_GRANT = select(oauth_grants.c.id.label("grant_id"), *GRANT_COLUMNS).where(oauth_grants.c.id == bindparam("p_grant"))
+_CODE = (
+    select(
+        oauth_codes.c.id,
+        oauth_codes.c.grant_id,
+        oauth_codes.c.code_challenge,
+        oauth_codes.c.redirect_uri,
+        oauth_codes.c.redirect_uri_provided_explicitly,
+        oauth_codes.c.expires_at,
+        oauth_codes.c.used_at,
+        *GRANT_COLUMNS,
+    )
+    .select_from(oauth_codes.join(oauth_grants, oauth_grants.c.id == oauth_codes.c.grant_id))
+    .where(oauth_codes.c.code_hash == bindparam("p_hash"))
+)
+_REFRESH = (
+    select(
+        oauth_refresh_tokens.c.id,
+        oauth_refresh_tokens.c.grant_id,
+        oauth_refresh_tokens.c.expires_at,
+        oauth_refresh_tokens.c.used_at,
+        *GRANT_COLUMNS,
+    )
+    .select_from(oauth_refresh_tokens.join(oauth_grants, oauth_grants.c.id == oauth_refresh_tokens.c.grant_id))
+    .where(oauth_refresh_tokens.c.token_hash == bindparam("p_hash"))
+)
+_USE_CODE = (
+    update(oauth_codes)
+    .where(oauth_codes.c.id == bindparam("p_id"), oauth_codes.c.used_at.is_(None))
+    .values(used_at=bindparam("p_now"))
+)
+_USE_REFRESH = (
+    update(oauth_refresh_tokens)
+    .where(oauth_refresh_tokens.c.id == bindparam("p_id"), oauth_refresh_tokens.c.used_at.is_(None))
+    .values(used_at=bindparam("p_now"))
+)
+_RELEASE_REFRESH = (
+    update(oauth_refresh_tokens).where(oauth_refresh_tokens.c.id == bindparam("p_id")).values(used_at=None)
+)
+_REVOKE_GRANT = (
+    update(oauth_grants)
+    .where(oauth_grants.c.id == bindparam("p_grant"), oauth_grants.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("p_now"))
+    .returning(oauth_grants.c.upstream_refresh_token)
+)
+
+
+class OAuthRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def _changed(self, statement: Any, params: dict[str, Any]) -> bool:
+        result: CursorResult[Any] = await self._conn.execute(statement, params)  # type: ignore[assignment]
+        return result.rowcount == 1
+
+    async def add_client(self, *, now: dt.datetime, **values: Any) -> None:
+        await self._conn.execute(insert(oauth_clients), {**values, "created_at": now})
+
+    async def client(self, client_id: str) -> RowMapping | None:
+        return (await self._conn.execute(_CLIENT, {"p_client": client_id})).mappings().first()
+
+    async def add_grant(self, *, now: dt.datetime, **values: Any) -> int:
+        statement = insert(oauth_grants).returning(oauth_grants.c.id)
+        return int((await self._conn.execute(statement, {**values, "created_at": now})).scalar_one())
+
+    async def grant(self, grant_id: int) -> RowMapping | None:
+        return (await self._conn.execute(_GRANT, {"p_grant": grant_id})).mappings().first()
+
+    async def update_grant(self, grant_id: int, **values: Any) -> None:
+        await self._conn.execute(update(oauth_grants).where(oauth_grants.c.id == grant_id).values(**values))
+
+    async def revoke_grant(self, grant_id: int, *, now: dt.datetime) -> tuple[bool, str | None]:
+        """Revoke the grant; whether this call did it, and the sealed MCP_Auth refresh token it held."""
+        sealed = (await self._conn.execute(_REVOKE_GRANT, {"p_grant": grant_id, "p_now": now})).first()
+        return (sealed is not None, None if sealed is None else sealed[0])
+
+    async def add_code(self, *, now: dt.datetime, **values: Any) -> None:
+        await self._conn.execute(insert(oauth_codes), {**values, "created_at": now})
+
+    async def code(self, code_hash: str) -> RowMapping | None:
+        return (await self._conn.execute(_CODE, {"p_hash": code_hash})).mappings().first()
+
+    async def use_code(self, code_id: int, *, now: dt.datetime) -> bool:
+        """Mark the code used; False when it already was (a replay)."""
+        return await self._changed(_USE_CODE, {"p_id": code_id, "p_now": now})
+
+    async def add_refresh_token(self, *, now: dt.datetime, **values: Any) -> None:
+        await self._conn.execute(insert(oauth_refresh_tokens), {**values, "created_at": now})
+
+    async def refresh_token(self, token_hash: str) -> RowMapping | None:
+        return (await self._conn.execute(_REFRESH, {"p_hash": token_hash})).mappings().first()
+
+    async def use_refresh_token(self, token_id: int, *, now: dt.datetime) -> bool:
+        """Mark the refresh token used; False when it already was (a replay, or a concurrent refresh)."""
+        return await self._changed(_USE_REFRESH, {"p_id": token_id, "p_now": now})
+
+    async def release_refresh_token(self, token_id: int) -> None:
+        """Undo `use_refresh_token` when the refresh could not finish for a passing reason."""
+        await self._conn.execute(_RELEASE_REFRESH, {"p_id": token_id})

@@ -1,0 +1,163 @@
+"""API keys for clients that can only send a fixed header: created by a signed-in person, shown once,
+stored as a hash, scoped to at most that person's permissions, bound to their household, revocable.
+
+A key cannot manage keys: create, list and revoke need a real sign-in (OAuth or an MCP_Auth token), so a
+leaked key cannot mint successors that outlive its revocation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import RowMapping
+
+from finance_mcp.api_key_schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead, ApiKeyRevoked
+from finance_mcp.db.database import Database
+from finance_mcp.errors import Conflict, NotFound, PermissionDenied
+from finance_mcp.identity import Permission, Principal, scopes_for, tenant_of
+from finance_mcp.repositories.api_keys import ApiKeyCredentials, ApiKeyRepository
+from finance_mcp.tokens import hash_secret, matches, new_secret
+
+KEY_PREFIX = "fmcp_"
+_LOOKUP_HEX = 16
+_KEY_SHAPE = re.compile(rf"^{KEY_PREFIX}(?P<lookup>[0-9a-f]{{{_LOOKUP_HEX}}})_(?P<secret>[A-Za-z0-9_-]{{43}})$")
+MAX_ACTIVE_KEYS_PER_USER = 25
+USAGE = "Send it as the header 'Authorization: Bearer <key>' to the /mcp endpoint; it cannot be shown again."
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHolder:
+    """Who a valid key speaks for, in the terms a verified token would use."""
+
+    key_id: int
+    auth_user_id: str
+    tenant_id: str | None
+    email: str | None
+    role: str
+    scopes: tuple[str, ...]
+    expires_at: dt.datetime
+
+
+def looks_like_api_key(token: str) -> bool:
+    return token.startswith(KEY_PREFIX)
+
+
+def _status(row: RowMapping, now: dt.datetime) -> str:
+    if row["revoked_at"] is not None:
+        return "revoked"
+    return "expired" if row["expires_at"] <= now else "active"
+
+
+def _to_read(row: RowMapping, now: dt.datetime) -> ApiKeyRead:
+    return ApiKeyRead(
+        id=row["id"],
+        name=row["name"],
+        prefix=f"{KEY_PREFIX}{row['lookup_id']}_…",
+        scopes=list(row["scopes"]),
+        role=row["role"],
+        user_id=row["user_id"],
+        user_email=row["user_email"],
+        status=_status(row, now),  # type: ignore[arg-type]
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+def _require_sign_in(principal: Principal) -> None:
+    principal.require(Permission.READ)
+    if principal.api_key_id is not None:
+        raise PermissionDenied(
+            "API keys cannot create, list or revoke API keys; sign in (OAuth, or an MCP_Auth token) to manage them."
+        )
+
+
+def _key_not_found(key_id: int) -> NotFound:
+    return NotFound(f"API key {key_id} was not found among your keys; call list_api_keys to see their ids.")
+
+
+async def create_api_key(db: Database, principal: Principal, data: ApiKeyCreate) -> ApiKeyCreated:
+    _require_sign_in(principal)
+    allowed = scopes_for(principal.permissions)
+    beyond = sorted(set(data.scopes) - allowed)
+    if beyond:
+        raise PermissionDenied(
+            f"A key cannot do more than you may: {', '.join(beyond)} is beyond your role ({principal.role.value}) "
+            f"and sign-in; choose from {', '.join(sorted(allowed))}."
+        )
+    now = dt.datetime.now(dt.UTC)
+    lookup_id, secret = secrets.token_hex(_LOOKUP_HEX // 2), new_secret()
+    async with db.connect(write=True) as conn:
+        repo = ApiKeyRepository(conn, principal.household_id)
+        if await repo.count_active(principal.user_id, now=now) >= MAX_ACTIVE_KEYS_PER_USER:
+            raise Conflict(
+                f"You already have {MAX_ACTIVE_KEYS_PER_USER} active API keys; revoke unused ones "
+                "(list_api_keys, then revoke_api_key) before creating another."
+            )
+        key_id = await repo.add(
+            user_id=principal.user_id,
+            now=now,
+            name=data.name,
+            lookup_id=lookup_id,
+            secret_hash=hash_secret(secret),
+            role=principal.role.value,
+            scopes=sorted(set(data.scopes)),
+            expires_at=now + dt.timedelta(days=data.expires_in_days),
+        )
+        row = await repo.get(key_id)
+        await conn.commit()
+    assert row is not None
+    return ApiKeyCreated(key=f"{KEY_PREFIX}{lookup_id}_{secret}", api_key=_to_read(row, now), usage=USAGE)
+
+
+async def list_api_keys(db: Database, principal: Principal) -> ApiKeyList:
+    """Your own keys; admins and owners see every key of the household (to revoke a departed member's)."""
+    _require_sign_in(principal)
+    everyone = Permission.ADMIN in principal.permissions
+    async with db.connect(write=False) as conn:
+        rows = await ApiKeyRepository(conn, principal.household_id).list(
+            user_id=None if everyone else principal.user_id
+        )
+    now = dt.datetime.now(dt.UTC)
+    return ApiKeyList(api_keys=[_to_read(row, now) for row in rows], total=len(rows))
+
+
+async def revoke_api_key(db: Database, principal: Principal, key_id: int) -> ApiKeyRevoked:
+    """Revoke one of your keys (admins and owners: any key of the household). Revoking twice is harmless."""
+    _require_sign_in(principal)
+    now = dt.datetime.now(dt.UTC)
+    async with db.connect(write=True) as conn:
+        repo = ApiKeyRepository(conn, principal.household_id)
+        row = await repo.get(key_id)
+        if row is None or (row["user_id"] != principal.user_id and Permission.ADMIN not in principal.permissions):
+            raise _key_not_found(key_id)
+        await repo.revoke(key_id, now=now)
+        row = await repo.get(key_id)
+        await conn.commit()
+    assert row is not None
+    return ApiKeyRevoked(api_key=_to_read(row, now))
+
+
+async def authenticate(db: Database, key: str, *, now: dt.datetime | None = None) -> KeyHolder | None:
+    """The holder of a presented key, or None: malformed, unknown, wrong secret, revoked or expired."""
+    shape = _KEY_SHAPE.match(key)
+    if shape is None:
+        return None
+    async with db.connect(write=False) as conn:
+        row = await ApiKeyCredentials(conn).find(shape["lookup"])
+    if row is None or not matches(shape["secret"], row["secret_hash"]):
+        return None
+    now = now or dt.datetime.now(dt.UTC)
+    if row["revoked_at"] is not None or row["expires_at"] <= now:
+        return None
+    return KeyHolder(
+        key_id=row["id"],
+        auth_user_id=row["auth_user_id"],
+        tenant_id=tenant_of(row["external_key"]),
+        email=row["email"],
+        role=row["role"],
+        scopes=tuple(row["scopes"]),
+        expires_at=row["expires_at"],
+    )

@@ -1,0 +1,248 @@
+"""The login bridge's grants: who signed in, for which client, with which scopes; their single-use codes
+and rotating refresh tokens. Secrets are stored as hashes; MCP_Auth's refresh token (needed again at every
+refresh, to re-check the person) is sealed with AES-GCM.
+
+Replays end the whole grant: a code or refresh token presented a second time revokes every token of its
+sign-in (RFC 6749 §4.1.2, RFC 9700 §4.14.2), because one of the two presenters is not its owner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from finance_mcp.db.database import Database
+from finance_mcp.repositories.oauth import OAuthRepository
+from finance_mcp.tokens import Sealer, hash_secret, new_secret
+
+UPSTREAM_SEALING = "mcp_auth refresh token"
+CODE_LIFETIME = dt.timedelta(minutes=5)
+REFRESH_LIFETIME = dt.timedelta(days=30)
+GRANT_LIFETIME = dt.timedelta(days=90)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """An MCP_Auth identity as its (verified) access token states it."""
+
+    auth_user_id: str
+    tenant_id: str | None
+    email: str | None
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    id: int
+    client_id: str
+    person: Person
+    scopes: list[str]
+    resource: str | None
+    upstream_refresh_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    id: int
+    grant: Grant
+    code_challenge: str
+    redirect_uri: str
+    redirect_uri_provided_explicitly: bool
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    id: int
+    grant: Grant
+    expires_at: dt.datetime
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class GrantStore:
+    def __init__(self, db: Database, sealer: Sealer) -> None:
+        self._db = db
+        self._sealer = sealer
+
+    # ---- clients ------------------------------------------------------------------------------------
+
+    async def register_client(self, client_id: str, secret: str | None, client_metadata: dict[str, Any]) -> None:
+        async with self._db.connect(write=True) as conn:
+            secret_hash = None if secret is None else hash_secret(secret)
+            await OAuthRepository(conn).add_client(
+                now=_now(), client_id=client_id, secret_hash=secret_hash, client_metadata=client_metadata
+            )
+            await conn.commit()
+
+    async def client(self, client_id: str) -> tuple[dict[str, Any], str | None] | None:
+        """The client's registered metadata and the hash of its secret (None for a public client)."""
+        async with self._db.connect(write=False) as conn:
+            row = await OAuthRepository(conn).client(client_id)
+        return None if row is None else (dict(row["client_metadata"]), row["secret_hash"])
+
+    # ---- sign-in and codes --------------------------------------------------------------------------
+
+    async def start(
+        self,
+        *,
+        client_id: str,
+        person: Person,
+        scopes: list[str],
+        resource: str | None,
+        upstream_refresh_token: str | None,
+        code_challenge: str,
+        redirect_uri: str,
+        redirect_uri_provided_explicitly: bool,
+    ) -> str:
+        """Record a completed sign-in as a new grant and return its authorization code."""
+        code, now = new_secret(), _now()
+        async with self._db.connect(write=True) as conn:
+            repo = OAuthRepository(conn)
+            grant_id = await repo.add_grant(
+                now=now,
+                client_id=client_id,
+                auth_user_id=person.auth_user_id,
+                tenant_id=person.tenant_id,
+                email=person.email,
+                role=person.role,
+                scopes=scopes,
+                resource=resource,
+                upstream_refresh_token=self._seal(upstream_refresh_token),
+                expires_at=now + GRANT_LIFETIME,
+            )
+            await repo.add_code(
+                now=now,
+                grant_id=grant_id,
+                code_hash=hash_secret(code),
+                code_challenge=code_challenge,
+                redirect_uri=redirect_uri,
+                redirect_uri_provided_explicitly=redirect_uri_provided_explicitly,
+                expires_at=now + CODE_LIFETIME,
+            )
+            await conn.commit()
+        return code
+
+    async def find_code(self, code: str) -> Code | None:
+        """The code's record; None if unknown, its grant is over, or it was used (which ends the grant)."""
+        async with self._db.connect(write=False) as conn:
+            row = await OAuthRepository(conn).code(hash_secret(code))
+        if row is None or not self._grant_is_live(row):
+            return None
+        if row["used_at"] is not None:
+            await self.revoke(row["grant_id"])
+            return None
+        return Code(
+            id=row["id"],
+            grant=self._grant(row),
+            code_challenge=row["code_challenge"],
+            redirect_uri=row["redirect_uri"],
+            redirect_uri_provided_explicitly=row["redirect_uri_provided_explicitly"],
+            expires_at=row["expires_at"],
+        )
+
+    async def redeem(self, code: Code) -> str | None:
+        """Use the code once and return the grant's first refresh token; None (and the grant ended) if the
+        code was used meanwhile."""
+        now = _now()
+        async with self._db.connect(write=True) as conn:
+            repo = OAuthRepository(conn)
+            if not await repo.use_code(code.id, now=now):
+                await repo.revoke_grant(code.grant.id, now=now)
+                await conn.commit()
+                return None
+            token = await self._issue_refresh_token(repo, code.grant.id, now)
+            await conn.commit()
+        return token
+
+    # ---- refresh tokens -----------------------------------------------------------------------------
+
+    async def find_refresh_token(self, token: str) -> RefreshToken | None:
+        """The token's record; None if unknown, over, or already used (which ends the grant)."""
+        async with self._db.connect(write=False) as conn:
+            row = await OAuthRepository(conn).refresh_token(hash_secret(token))
+        if row is None or not self._grant_is_live(row):
+            return None
+        if row["used_at"] is not None:
+            await self.revoke(row["grant_id"])
+            return None
+        return RefreshToken(id=row["id"], grant=self._grant(row), expires_at=row["expires_at"])
+
+    async def claim(self, token: RefreshToken) -> bool:
+        """Take the refresh token for this one refresh; False (and the grant ended) if it was taken."""
+        now = _now()
+        async with self._db.connect(write=True) as conn:
+            repo = OAuthRepository(conn)
+            claimed = await repo.use_refresh_token(token.id, now=now)
+            if not claimed:
+                await repo.revoke_grant(token.grant.id, now=now)
+            await conn.commit()
+        return claimed
+
+    async def release(self, token: RefreshToken) -> None:
+        """Give a claimed refresh token back when the refresh failed for a passing reason (MCP_Auth down)."""
+        async with self._db.connect(write=True) as conn:
+            await OAuthRepository(conn).release_refresh_token(token.id)
+            await conn.commit()
+
+    async def rotate(
+        self, token: RefreshToken, *, person: Person, scopes: list[str], upstream_refresh_token: str | None
+    ) -> str:
+        """After a successful refresh: keep the grant current (role, email, MCP_Auth's new refresh token)
+        and issue the next refresh token of the family."""
+        now = _now()
+        async with self._db.connect(write=True) as conn:
+            repo = OAuthRepository(conn)
+            await repo.update_grant(
+                token.grant.id,
+                role=person.role,
+                email=person.email,
+                scopes=scopes,
+                upstream_refresh_token=self._seal(upstream_refresh_token),
+            )
+            new_token = await self._issue_refresh_token(repo, token.grant.id, now)
+            await conn.commit()
+        return new_token
+
+    async def revoke(self, grant_id: int) -> str | None:
+        """End a grant and every token of it; returns MCP_Auth's refresh token to log out, if this call
+        ended it."""
+        async with self._db.connect(write=True) as conn:
+            revoked, sealed = await OAuthRepository(conn).revoke_grant(grant_id, now=_now())
+            await conn.commit()
+        return self._sealer.open(sealed) if revoked and sealed else None
+
+    # ---- helpers ------------------------------------------------------------------------------------
+
+    async def _issue_refresh_token(self, repo: OAuthRepository, grant_id: int, now: dt.datetime) -> str:
+        grant = await repo.grant(grant_id)
+        assert grant is not None
+        token = new_secret()
+        expires_at = min(now + REFRESH_LIFETIME, grant["grant_expires_at"])
+        await repo.add_refresh_token(now=now, grant_id=grant_id, token_hash=hash_secret(token), expires_at=expires_at)
+        return token
+
+    def _seal(self, value: str | None) -> str | None:
+        return None if value is None else self._sealer.seal(value)
+
+    @staticmethod
+    def _grant_is_live(row: RowMapping) -> bool:
+        return row["revoked_at"] is None and row["grant_expires_at"] > _now()
+
+    def _grant(self, row: RowMapping) -> Grant:
+        sealed = row["upstream_refresh_token"]
+        return Grant(
+            id=row["grant_id"],
+            client_id=row["client_id"],
+            person=Person(
+                auth_user_id=row["auth_user_id"], tenant_id=row["tenant_id"], email=row["email"], role=row["role"]
+            ),
+            scopes=list(row["scopes"]),
+            resource=row["resource"],
+            upstream_refresh_token=None if sealed is None else self._sealer.open(sealed),
+        )

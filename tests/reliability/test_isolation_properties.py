@@ -1,0 +1,473 @@
+"""Isolation, roles and the balance invariant under random sequences of tool calls (a hypothesis state machine).
+
+Three households, each with an owner, an admin, a member and a viewer, drive random creates, updates, moves,
+deletes, reads and probes of other households' ids through the real MCP client against the real server (on
+SQLite and on PostgreSQL). A model predicts every answer. After every step:
+
+* no response has ever contained another household's data (every text the household wrote carries its marker);
+* every account's balance equals its opening balance plus the sum of its transactions, exactly, and the
+  server's accounts and transactions equal the model's;
+* each id of another household reads "not found": every foreign id is probed every step (the tool or resource
+  rotates), every new id meets every tool and resource of every other household when it is created, and the
+  final state of each run is swept with every tool and resource on every foreign id.
+
+Each role's refusals are checked on every step a role cannot take. The example count is small in CI;
+`RELIABILITY_EXAMPLES` raises it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from mcp import MCPError
+
+from tests.e2e.helpers import assert_safe, text_of
+from tests.reliability.clients import SyncClient, everything_said, open_client
+
+HOUSEHOLDS = 3
+ROLES = ("owner", "admin", "member", "viewer")
+WRITERS = {"owner", "admin", "member"}
+ACCOUNT_DELETERS = {"owner", "admin"}
+LIMIT = Decimal(10) ** 13
+EXAMPLES = int(os.environ.get("RELIABILITY_EXAMPLES", "5"))
+STEPS = int(os.environ.get("RELIABILITY_STEPS", "14"))
+NOT_FOUND = "was not found in your household"
+RESOURCE_NOT_FOUND = -32602
+# Counts for docs/RELIABILITY.md: printed at the end of each run.
+TALLY = {"runs": 0, "steps": 0, "calls": 0, "foreign_probes": 0}
+
+small_money = st.decimals(min_value=-5000, max_value=5000, places=2, allow_nan=False, allow_infinity=False)
+huge_money = st.decimals(min_value=-(LIMIT - 1), max_value=LIMIT - Decimal("0.01"), places=2)
+amounts = st.one_of(small_money, small_money, small_money, huge_money)
+days = st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2030, 12, 31))
+households = st.integers(0, HOUSEHOLDS - 1)
+roles = st.sampled_from(ROLES)
+picks = st.integers(min_value=0, max_value=10_000)
+
+
+def money(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')):f}"
+
+
+@dataclass
+class ModelAccount:
+    household: int
+    name: str
+    opening: Decimal
+
+
+@dataclass
+class ModelTransaction:
+    household: int
+    account: int
+    amount: Decimal
+    date: str
+    category: str
+    description: str
+
+
+@dataclass
+class Household:
+    index: int
+    tenant: str = field(default_factory=lambda: f"prop-{uuid.uuid4().hex[:12]}")
+    marker: str = field(default_factory=lambda: f"mk{uuid.uuid4().hex[:10]}")
+    subs: dict[str, str] = field(default_factory=lambda: {r: str(uuid.uuid4().int % 10**12) for r in ROLES})
+
+
+def account_probes(account_id: int, own_transaction: int | None) -> list[tuple[str, Any]]:
+    """Every way to reach an account by id: (tool name or "resource", arguments or URI)."""
+    new = {"amount": "-1.00", "date": "2026-01-01", "category": "probe"}
+    probes: list[tuple[str, Any]] = [
+        ("get_account", {"account_id": account_id}),
+        ("update_account", {"account_id": account_id, "name": "taken over"}),
+        ("delete_account", {"account_id": account_id}),
+        ("create_transaction", {"account_id": account_id, **new}),
+        ("create_transactions_batch", {"account_id": account_id, "transactions": [new, new]}),
+        ("list_transactions", {"account_id": account_id}),
+        ("resource", f"finance://accounts/{account_id}"),
+        ("resource", f"finance://accounts/{account_id}/transactions"),
+    ]
+    if own_transaction is not None:
+        probes.append(("update_transaction", {"transaction_id": own_transaction, "account_id": account_id}))
+    return probes
+
+
+def transaction_probes(transaction_id: int) -> list[tuple[str, Any]]:
+    return [
+        ("get_transaction", {"transaction_id": transaction_id}),
+        ("update_transaction", {"transaction_id": transaction_id, "amount": "-4242.00"}),
+        ("update_transaction", {"transaction_id": transaction_id, "clear_fields": ["description"]}),
+        ("delete_transaction", {"transaction_id": transaction_id}),
+        ("resource", f"finance://transactions/{transaction_id}"),
+    ]
+
+
+class HouseholdsMachine(RuleBasedStateMachine):
+    """The model: accounts and transactions by id, each owned by one household."""
+
+    server: Any = None
+    portal: Any = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.households = [Household(i) for i in range(HOUSEHOLDS)]
+        self.accounts: dict[int, ModelAccount] = {}
+        self.transactions: dict[int, ModelTransaction] = {}
+        self.clients: dict[tuple[int, str], SyncClient] = {}
+        self.stack = ExitStack()
+        self.step = 0
+        self.names = itertools.count()
+        TALLY["runs"] += 1
+
+    # ---- plumbing -------------------------------------------------------------------------------------
+
+    def client(self, household: int, role: str) -> SyncClient:
+        key = (household, role)
+        if key not in self.clients:
+            h = self.households[household]
+            token = self.server.token(tenant=h.tenant, sub=h.subs[role], role=role.upper())
+            mode = "legacy" if household == 1 else "auto"  # both protocol eras in every run
+            self.clients[key] = self.stack.enter_context(
+                open_client(self.portal, self.server.mcp_url, token, mode=mode)
+            )
+        return self.clients[key]
+
+    def foreign_markers(self, household: int) -> list[str]:
+        return [h.marker for h in self.households if h.index != household]
+
+    def check_said(self, household: int, said: str) -> None:
+        assert_safe(said)
+        for marker in self.foreign_markers(household):
+            assert marker not in said, f"household {household} was shown another household's data: {said[:500]}"
+
+    def call(self, household: int, role: str, tool: str, **arguments: Any) -> Any:
+        """Call a tool; return the structured result, or the error text. Every answer is checked for leaks."""
+        TALLY["calls"] += 1
+        result = self.client(household, role).call_tool(tool, arguments)
+        self.check_said(household, everything_said(result))
+        return text_of(result) if result.is_error else result.structured_content
+
+    def read(self, household: int, role: str, uri: str) -> Any:
+        TALLY["calls"] += 1
+        try:
+            content = self.client(household, role).read_resource(uri)
+        except MCPError as error:
+            self.check_said(household, str(error.error.message) + repr(error.error.data))
+            return error
+        self.check_said(household, repr(content))
+        return content
+
+    def accounts_of(self, household: int) -> list[int]:
+        return sorted(i for i, a in self.accounts.items() if a.household == household)
+
+    def transactions_of(self, household: int, account: int | None = None) -> list[int]:
+        return sorted(
+            i
+            for i, t in self.transactions.items()
+            if t.household == household and (account is None or t.account == account)
+        )
+
+    def balance(self, account: int) -> Decimal:
+        opening = self.accounts[account].opening
+        return opening + sum((t.amount for t in self.transactions.values() if t.account == account), Decimal(0))
+
+    def balance_without(self, transaction: int) -> Decimal:
+        row = self.transactions[transaction]
+        return self.balance(row.account) - row.amount
+
+    def expect_refusal(self, answer: Any, role: str) -> None:
+        assert isinstance(answer, str), f"a {role} was allowed: {answer}"
+        assert f"Your role ({role}) does not allow" in answer, answer
+
+    def expect_out_of_range(self, answer: Any) -> None:
+        assert isinstance(answer, str), f"a balance beyond 10^13 was accepted: {answer}"
+        assert "beyond the supported size" in answer, answer
+
+    @staticmethod
+    def fits(*balances: Decimal) -> bool:
+        return all(abs(b) < LIMIT for b in balances)
+
+    def new_fields(self, household: int, amount: Decimal, day: Any) -> dict[str, Any]:
+        marker = self.households[household].marker
+        return {
+            "amount": money(amount),
+            "date": day.isoformat(),
+            "category": f"{marker} cat",
+            "description": f"{marker} note {next(self.names)}",
+        }
+
+    def remember(self, household: int, row: dict[str, Any]) -> None:
+        self.transactions[int(row["id"])] = ModelTransaction(
+            household, int(row["account_id"]), Decimal(row["amount"]), row["date"], row["category"], row["description"]
+        )
+        self.probe_everywhere(transaction=int(row["id"]))
+
+    # ---- foreign ids: every tool and resource --------------------------------------------------------
+
+    def probe(self, household: int, tool: str, target: Any) -> None:
+        """One attempt by `household`'s owner to reach another household's row: it must read "not found"."""
+        TALLY["foreign_probes"] += 1
+        if tool == "resource":
+            error = self.read(household, "owner", target)
+            assert isinstance(error, MCPError), f"household {household} read {target}: {error}"
+            assert error.error.code == RESOURCE_NOT_FOUND, error
+            return
+        answer = self.call(household, "owner", tool, **target)
+        assert isinstance(answer, str), f"household {household} reached a foreign id with {tool}: {answer}"
+        assert NOT_FOUND in answer, answer
+
+    def probes_for(self, household: int, *, account: int | None = None, transaction: int | None = None) -> list:
+        if account is not None:
+            # Moving one of our own transactions there; one whose removal keeps its own balance in range.
+            movable = [t for t in self.transactions_of(household) if self.fits(self.balance_without(t))]
+            return account_probes(account, movable[0] if movable else None)
+        assert transaction is not None
+        return transaction_probes(transaction)
+
+    def probe_everywhere(self, *, account: int | None = None, transaction: int | None = None) -> None:
+        owner = self.accounts[account].household if account is not None else self.transactions[transaction].household  # type: ignore[index]
+        for household in range(HOUSEHOLDS):
+            if household != owner:
+                for tool, target in self.probes_for(household, account=account, transaction=transaction):
+                    self.probe(household, tool, target)
+
+    # ---- rules ------------------------------------------------------------------------------------------
+
+    @rule(household=households, role=roles, opening=amounts)
+    def create_account(self, household: int, role: str, opening: Decimal) -> None:
+        name = f"{self.households[household].marker} acct {next(self.names)}"
+        answer = self.call(
+            household, role, "create_account", name=name, account_type="checking", opening_balance=money(opening)
+        )
+        if role not in WRITERS:
+            return self.expect_refusal(answer, role)
+        assert isinstance(answer, dict), answer
+        assert answer["balance"] == answer["opening_balance"] == money(opening)
+        self.accounts[int(answer["id"])] = ModelAccount(household, name, opening)
+        self.probe_everywhere(account=int(answer["id"]))
+        return None
+
+    @precondition(lambda self: self.accounts)
+    @rule(pick=picks, role=roles, amount=amounts, day=days)
+    def create_transaction(self, pick: int, role: str, amount: Decimal, day: Any) -> None:
+        account = sorted(self.accounts)[pick % len(self.accounts)]
+        household = self.accounts[account].household
+        answer = self.call(
+            household, role, "create_transaction", account_id=account, **self.new_fields(household, amount, day)
+        )
+        if role not in WRITERS:
+            return self.expect_refusal(answer, role)
+        if not self.fits(self.balance(account) + amount):
+            return self.expect_out_of_range(answer)
+        assert isinstance(answer, dict), answer
+        self.remember(household, answer["transaction"])
+        assert answer["account_balance"] == money(self.balance(account))
+        return None
+
+    @precondition(lambda self: self.accounts)
+    @rule(pick=picks, role=roles, batch=st.lists(amounts, min_size=1, max_size=6), day=days)
+    def create_batch(self, pick: int, role: str, batch: list[Decimal], day: Any) -> None:
+        account = sorted(self.accounts)[pick % len(self.accounts)]
+        household = self.accounts[account].household
+        items = [self.new_fields(household, amount, day) for amount in batch]
+        answer = self.call(household, role, "create_transactions_batch", account_id=account, transactions=items)
+        if role not in WRITERS:
+            return self.expect_refusal(answer, role)
+        if not self.fits(self.balance(account) + sum(batch, Decimal(0))):
+            return self.expect_out_of_range(answer)
+        assert isinstance(answer, dict), answer
+        assert answer["count"] == len(batch)
+        for row in answer["transactions"]:
+            self.remember(household, row)
+        assert answer["account_balance"] == money(self.balance(account))
+        return None
+
+    @precondition(lambda self: self.transactions)
+    @rule(pick=picks, role=roles, amount=st.none() | amounts, move=st.none() | picks, day=st.none() | days)
+    def update_transaction(self, pick: int, role: str, amount: Decimal | None, move: int | None, day: Any) -> None:
+        ident = sorted(self.transactions)[pick % len(self.transactions)]
+        row = self.transactions[ident]
+        mine = self.accounts_of(row.household)
+        target = mine[move % len(mine)] if move is not None else None
+        changes: dict[str, Any] = {"description": f"{self.households[row.household].marker} edited {next(self.names)}"}
+        if amount is not None:
+            changes["amount"] = money(amount)
+        if target is not None:
+            changes["account_id"] = target
+        if day is not None:
+            changes["date"] = day.isoformat()
+        answer = self.call(row.household, role, "update_transaction", transaction_id=ident, **changes)
+        if role not in WRITERS:
+            return self.expect_refusal(answer, role)
+        new_amount = amount if amount is not None else row.amount
+        new_account = target if target is not None else row.account
+        after = {row.account: self.balance(row.account) - row.amount}
+        after[new_account] = after.get(new_account, self.balance(new_account)) + new_amount
+        if not self.fits(*after.values()):
+            return self.expect_out_of_range(answer)
+        assert isinstance(answer, dict), answer
+        row.amount, row.account, row.description = new_amount, new_account, changes["description"]
+        row.date = changes.get("date", row.date)
+        for account_id, balance in answer["account_balances"].items():
+            assert balance == money(self.balance(int(account_id))), (account_id, balance)
+        return None
+
+    @precondition(lambda self: self.transactions)
+    @rule(pick=picks, role=roles)
+    def delete_transaction(self, pick: int, role: str) -> None:
+        ident = sorted(self.transactions)[pick % len(self.transactions)]
+        row = self.transactions[ident]
+        answer = self.call(row.household, role, "delete_transaction", transaction_id=ident)
+        if role not in WRITERS:
+            return self.expect_refusal(answer, role)
+        if not self.fits(self.balance(row.account) - row.amount):
+            return self.expect_out_of_range(answer)
+        assert isinstance(answer, dict), answer
+        del self.transactions[ident]
+        assert answer["account_balance"] == money(self.balance(row.account))
+        return None
+
+    @precondition(lambda self: self.accounts)
+    @rule(pick=picks, role=roles)
+    def rename_account(self, pick: int, role: str) -> None:
+        account = sorted(self.accounts)[pick % len(self.accounts)]
+        household = self.accounts[account].household
+        name = f"{self.households[household].marker} renamed {next(self.names)}"
+        answer = self.call(household, role, "update_account", account_id=account, name=name)
+        if role not in WRITERS:
+            return self.expect_refusal(answer, role)
+        assert isinstance(answer, dict), answer
+        self.accounts[account].name = name
+        return None
+
+    @precondition(lambda self: self.accounts)
+    @rule(pick=picks, role=roles)
+    def delete_account(self, pick: int, role: str) -> None:
+        account = sorted(self.accounts)[pick % len(self.accounts)]
+        household = self.accounts[account].household
+        answer = self.call(household, role, "delete_account", account_id=account)
+        if role not in ACCOUNT_DELETERS:
+            return self.expect_refusal(answer, role)
+        assert isinstance(answer, dict), answer
+        gone = self.transactions_of(household, account)
+        assert answer["transactions_deleted"] == len(gone)
+        for ident in gone:
+            del self.transactions[ident]
+        del self.accounts[account]
+        return None
+
+    @rule(household=households, role=roles, pick=picks)
+    def read_through_resources(self, household: int, role: str, pick: int) -> None:
+        listed = self.read(household, role, "finance://accounts")
+        assert sorted(a["id"] for a in listed["accounts"]) == self.accounts_of(household)
+        mine = self.accounts_of(household)
+        if mine:
+            account = mine[pick % len(mine)]
+            recent = self.read(household, role, f"finance://accounts/{account}/transactions")
+            assert recent["total"] == len(self.transactions_of(household, account))
+            if recent["total"] <= len(recent["transactions"]):
+                assert sorted(t["id"] for t in recent["transactions"]) == self.transactions_of(household, account)
+
+    @precondition(lambda self: self.accounts or self.transactions)
+    @rule(household=households, pick=picks, which=picks)
+    def probe_a_foreign_id(self, household: int, pick: int, which: int) -> None:
+        foreign_accounts = [a for a in self.accounts if self.accounts[a].household != household]
+        foreign_transactions = [t for t in self.transactions if self.transactions[t].household != household]
+        targets = [("a", a) for a in sorted(foreign_accounts)] + [("t", t) for t in sorted(foreign_transactions)]
+        if not targets:
+            return
+        kind, ident = targets[pick % len(targets)]
+        probes = self.probes_for(household, **({"account": ident} if kind == "a" else {"transaction": ident}))
+        self.probe(household, *probes[which % len(probes)])
+
+    # ---- invariants -------------------------------------------------------------------------------------
+
+    @invariant()
+    def every_household_sees_exactly_its_own_rows_and_exact_balances(self) -> None:
+        self.step += 1
+        TALLY["steps"] += 1
+        for household in range(HOUSEHOLDS):
+            role = ROLES[(self.step + household) % len(ROLES)]
+            listed = self.call(household, role, "list_accounts")
+            assert isinstance(listed, dict), listed
+            assert sorted(a["id"] for a in listed["accounts"]) == self.accounts_of(household)
+            rows = self.all_transactions(household, role)
+            assert sorted(rows) == self.transactions_of(household)
+            for ident, row in rows.items():
+                expected = self.transactions[ident]
+                assert (row["account_id"], Decimal(row["amount"]), row["date"]) == (
+                    expected.account,
+                    expected.amount,
+                    expected.date,
+                ), ident
+                assert row["description"] == expected.description
+            for account in listed["accounts"]:
+                recorded = [Decimal(r["amount"]) for r in rows.values() if r["account_id"] == account["id"]]
+                opening = Decimal(account["opening_balance"])
+                assert Decimal(account["balance"]) == opening + sum(recorded, Decimal(0)), account
+                assert account["balance"] == money(self.balance(account["id"])), account
+                assert account["name"] == self.accounts[account["id"]].name
+
+    def all_transactions(self, household: int, role: str) -> dict[int, dict[str, Any]]:
+        rows: dict[int, dict[str, Any]] = {}
+        cursor = None
+        while True:
+            page = self.call(household, role, "list_transactions", limit=500, cursor=cursor)
+            assert isinstance(page, dict), page
+            rows.update((int(r["id"]), r) for r in page["transactions"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return rows
+
+    @invariant()
+    def every_foreign_id_reads_not_found(self) -> None:
+        """Each step, every foreign id is tried once; the tool and the probing household rotate."""
+        others = itertools.cycle(range(HOUSEHOLDS))
+        for index, account in enumerate(sorted(self.accounts)):
+            household = self.other_than(self.accounts[account].household, next(others))
+            probes = self.probes_for(household, account=account)
+            self.probe(household, *probes[(self.step + index) % len(probes)])
+        for index, ident in enumerate(sorted(self.transactions)):
+            household = self.other_than(self.transactions[ident].household, next(others))
+            probes = self.probes_for(household, transaction=ident)
+            self.probe(household, *probes[(self.step + index) % len(probes)])
+
+    @staticmethod
+    def other_than(owner: int, candidate: int) -> int:
+        return candidate if candidate != owner else (owner + 1) % HOUSEHOLDS
+
+    def teardown(self) -> None:
+        try:
+            for account in sorted(self.accounts):
+                self.probe_everywhere(account=account)
+            for ident in sorted(self.transactions):
+                self.probe_everywhere(transaction=ident)
+            self.every_household_sees_exactly_its_own_rows_and_exact_balances()
+        finally:
+            self.stack.close()
+
+
+def test_random_sequences_of_calls_keep_households_apart_roles_enforced_and_balances_exact(server, portal):
+    HouseholdsMachine.server, HouseholdsMachine.portal = server, portal
+    run_state_machine_as_test(
+        HouseholdsMachine,
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            database=None,
+            print_blob=True,
+        ),
+    )
+    print(f"\nisolation properties: {TALLY}")  # noqa: T201
