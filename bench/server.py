@@ -17,11 +17,10 @@ import signal
 import socket
 
 from starlette.applications import Starlette
-from starlette.middleware.cors import CORSMiddleware
 
 from bench import whatif
 from finance_mcp import cli
-from finance_mcp.server.app import CORS_HEADERS, build_server, transport_security
+from finance_mcp.server.app import build_server, serve_http
 from finance_mcp.settings import Settings
 
 APP = "bench.server:create_app"
@@ -37,22 +36,8 @@ def build_bench_app(settings: Settings) -> Starlette:
     async def ping() -> str:  # pyright: ignore[reportUnusedFunction]
         return "pong"
 
-    app = mcp.streamable_http_app(
-        json_response="json_response" in chosen,  # what-if only: the product leaves it at False
-        stateless_http=settings.stateless_http,
-        max_request_body_size=settings.max_request_body_bytes,
-        transport_security=transport_security(settings),
-        host=settings.host,
-    )
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
-            allow_headers=CORS_HEADERS,
-            expose_headers=["Mcp-Session-Id"],
-        )
-    return app
+    # json_response is a what-if only: the product leaves it at False.
+    return serve_http(mcp, settings, json_response="json_response" in chosen)
 
 
 def create_app() -> Starlette:

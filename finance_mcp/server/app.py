@@ -149,7 +149,13 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
 
 def build_app(settings: Settings) -> Starlette:
     mcp, _state = build_server(settings)
+    return serve_http(mcp, settings)
+
+
+def serve_http(mcp: FinanceServer, settings: Settings, *, json_response: bool = False) -> Starlette:
+    """The ASGI app around a built server: streamable HTTP at /mcp, the login bridge's routes, CORS."""
     app = mcp.streamable_http_app(
+        json_response=json_response,
         stateless_http=settings.stateless_http,
         max_request_body_size=settings.max_request_body_bytes,
         transport_security=transport_security(settings),
