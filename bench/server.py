@@ -11,7 +11,6 @@ same self-bound TCP_NODELAY socket for `--workers N`), only with this factory as
 from __future__ import annotations
 
 import argparse
-import logging
 import multiprocessing
 import signal
 import socket
@@ -20,7 +19,7 @@ from starlette.applications import Starlette
 
 from bench import whatif
 from finance_mcp import cli
-from finance_mcp.server.app import build_server, serve_http
+from finance_mcp.server.app import build_server, configure_logging, serve_http
 from finance_mcp.settings import Settings
 
 APP = "bench.server:create_app"
@@ -43,7 +42,7 @@ def build_bench_app(settings: Settings) -> Starlette:
 def create_app() -> Starlette:
     """uvicorn `--factory` entry point, like `finance_mcp.server.app.create_app`."""
     settings = Settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     return build_bench_app(settings)
 
 

@@ -177,5 +177,13 @@ def serve_http(mcp: FinanceServer, settings: Settings, *, json_response: bool = 
 def create_app() -> Starlette:
     """Entry point for uvicorn's `--factory`: settings from the environment and `.env`."""
     settings = Settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     return build_app(settings)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not settings.debug:
+        # The SDK logs an INFO line for every stateless request; keep its loggers at WARNING or above.
+        level = max(logging.WARNING, logging.getLevelNamesMapping()[settings.log_level])
+        logging.getLogger("mcp").setLevel(level)

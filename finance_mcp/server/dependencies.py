@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -14,6 +15,11 @@ from finance_mcp.errors import FinanceError
 from finance_mcp.identity import Principal
 from finance_mcp.server.auth import API_KEY_CLIENT_ID, identity_from_token
 from finance_mcp.server.state import ServerState
+
+# The SDK wraps every `Resolve(...)` value in `AcceptedElicitation[Any]`. pydantic caches parametrised
+# generics weakly, so each garbage collection freed the class and the next tool call rebuilt it (~0.6 ms,
+# 2-5 % of server time in docs/PERFORMANCE.md). Holding one reference keeps the cached class alive.
+_RESOLVED_VALUE_CLASS = AcceptedElicitation[Any]
 
 
 def server_state(ctx: Context[Any, Any]) -> ServerState:

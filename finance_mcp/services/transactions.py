@@ -132,7 +132,8 @@ async def list_transactions(
         rows, more = await uow.transactions.page(filters, limit=limit, after=after)
         if not rows and filters.account_id is not None and await uow.accounts.get(filters.account_id) is None:
             raise account_not_found(filters.account_id)
-        total = await uow.transactions.count(filters)
+        # A first page that holds every match is its own count: most households never pay for COUNT(*).
+        total = len(rows) if after is None and not more else await uow.transactions.count(filters)
     return TransactionPage(
         transactions=[to_transaction(row) for row in rows],
         total=total,
