@@ -15,27 +15,13 @@ from alembic.script import ScriptDirectory
 
 from finance_mcp.db.migrate import alembic_config
 from finance_mcp.db.models import Base
+from finance_mcp.settings import Settings
 
 SECRET = "cli-test-secret-" + "k" * 32
 TIMEOUT = 60
-# Every variable the server reads; the subprocess must see only the ones a test sets.
-SERVER_VARIABLES = {
-    "DATABASE_URL",
-    "SECRET_KEY",
-    "DEBUG",
-    "LOG_LEVEL",
-    "CORS_ORIGINS",
-    "HOST",
-    "PORT",
-    "PUBLIC_URL",
-    "AUTH_SERVER_URL",
-    "JWT_AUDIENCE",
-    "JWT_ISSUER",
-    "JWT_LEEWAY_SECONDS",
-    "ALLOWED_HOSTS",
-    "STATELESS_HTTP",
-    "MAX_REQUEST_BODY_BYTES",
-}
+# Every variable the server reads, from the settings model itself so the list cannot drift; the subprocess
+# must see only the ones a test sets.
+SERVER_VARIABLES = {name.upper() for name in Settings.model_fields}
 
 
 def run_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
