@@ -3,7 +3,7 @@
 The product has no trivial tool and must not get one. This variant builds the product's own server with
 `build_server(settings)`, adds `async def ping() -> str`, and builds the ASGI app with the same options
 as `finance_mcp.server.app.build_app`. It is served by the product's own `serve` (same uvicorn config,
-same self-bound TCP_NODELAY socket for `--workers N`), only with this factory as the app.
+same SO_REUSEPORT + TCP_NODELAY listener per worker for `--workers N`), only with this factory as the app.
 
     python -m bench.server --port 8765 [--workers 2]      # settings from the environment, as the product
 """
@@ -11,9 +11,6 @@ same self-bound TCP_NODELAY socket for `--workers N`), only with this factory as
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import signal
-import socket
 
 from starlette.applications import Starlette
 
@@ -46,40 +43,6 @@ def create_app() -> Starlette:
     return build_bench_app(settings)
 
 
-def _reuseport_worker(host: str, port: int) -> None:
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    settings = cli.load_settings()
-    config = uvicorn.Config(
-        APP, factory=True, host=host, port=port, log_level=settings.log_level.lower(), access_log=False
-    )
-    uvicorn.Server(config).run(sockets=[sock])
-
-
-def serve_reuseport(host: str, port: int, workers: int) -> None:
-    """What-if `reuseport`: one SO_REUSEPORT listener per worker, so the kernel spreads new connections
-    over the workers; with one shared listener, a burst of keep-alive connections tends to land on
-    whichever worker is in accept() at the time (often all of them on one)."""
-    context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_reuseport_worker, args=(host, port)) for _ in range(workers)]
-    for process in processes:
-        process.start()
-
-    def stop(_signum: int, _frame: object) -> None:
-        for process in processes:
-            process.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for process in processes:
-        process.join()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.server", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -88,9 +51,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("the benchmark server binds loopback only")
-    if "reuseport" in whatif.selected() and args.workers > 1:
-        serve_reuseport(args.host, args.port, args.workers)
-        return
     # The product's serve path, unchanged, with the benchmark factory as the app.
     cli.APP = APP
     cli.serve(args.host, args.port, args.workers)

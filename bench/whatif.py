@@ -12,8 +12,6 @@ are the product as it is. `python -m bench.ab` runs a base/what-if pair alternat
 * ``pin_generic``    - hold a strong reference to `AcceptedElicitation[Any]`. The SDK builds that generic
   class for every `Resolve(...)` parameter; pydantic caches it only weakly, so each garbage collection
   frees it and the next call rebuilds the class (~0.6 ms).
-* ``reuseport``      - with `--workers N`, one SO_REUSEPORT listening socket per worker instead of one shared
-  listener (`bench/server.py`), so the kernel spreads keep-alive connections over the workers.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ import logging
 import os
 from typing import Any
 
-KNOWN = ("json_response", "no_pre_ping", "quiet_sdk_log", "no_count", "pin_generic", "reuseport")
+KNOWN = ("json_response", "no_pre_ping", "quiet_sdk_log", "no_count", "pin_generic")
 _PINNED: list[Any] = []
 
 

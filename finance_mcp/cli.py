@@ -8,7 +8,7 @@ import getpass
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
@@ -25,19 +25,36 @@ def load_settings() -> Settings:
         sys.exit(f"finance-mcp: configuration error\n{problems}")
 
 
-def _listening_socket(host: str, port: int) -> socket.socket:
-    """A listener with TCP_NODELAY set, which accepted sockets inherit on Linux.
+def _listening_socket(host: str, port: int, kind: type[socket.socket] = socket.socket) -> socket.socket:
+    """A TCP socket bound with SO_REUSEADDR, SO_REUSEPORT and TCP_NODELAY, which accepted sockets inherit on Linux.
 
     uvicorn's own multi-worker bind uses proto 0, so asyncio never sets TCP_NODELAY on worker
     connections and every response waits ~40 ms for a delayed ACK (reference/mcp_sdk.md §16.1).
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = kind(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
-    sock.set_inheritable(True)
     return sock
+
+
+class _ListenerPerWorker(socket.socket):
+    """The supervisor's claim on HOST:PORT, which every worker turns into a listener of its own.
+
+    uvicorn's `Multiprocess` pickles the sockets it is given into each worker it spawns (at start, after
+    a crash, on SIGHUP). This one pickles as its address, so each worker unpickles a fresh SO_REUSEPORT
+    socket bound there and listens on it alone, and the kernel spreads new connections evenly over the
+    workers. (One shared listener hands a burst of keep-alive connections to whichever worker is in
+    accept(), often all of them to one.) The supervisor binds this socket, so a taken port fails at once,
+    but never listens on it, so no connection ever waits in it. The price of SO_REUSEPORT: a second server
+    started by the same user on the same port joins in instead of failing.
+    """
+
+    def __reduce__(self) -> tuple[Callable[[str, int], socket.socket], tuple[str, int]]:
+        host, port = self.getsockname()[:2]
+        return _listening_socket, (host, port)
 
 
 def serve(host: str | None, port: int | None, workers: int) -> None:
@@ -63,7 +80,8 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     if workers <= 1:
         uvicorn.Server(config).run()
         return
-    Multiprocess(config, sockets=[_listening_socket(settings.host, settings.port)]).run()
+    with _listening_socket(settings.host, settings.port, _ListenerPerWorker) as claim:
+        Multiprocess(config, sockets=[claim]).run()
 
 
 def migrate() -> None:
