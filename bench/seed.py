@@ -214,7 +214,7 @@ async def analyze_postgres(url: str) -> None:
 
 _LEDGER = text(
     """
-    SELECT a.id, a.balance, a.opening_balance,
+    SELECT a.id, a.balance, a.opening_balance, a.transaction_count,
            (SELECT COALESCE(SUM(t.amount), 0) FROM transactions t WHERE t.account_id = a.id) AS total,
            (SELECT COUNT(*) FROM transactions t WHERE t.account_id = a.id) AS n
     FROM accounts a
@@ -224,7 +224,8 @@ _LEDGER = text(
 
 @dataclass
 class Ledger:
-    """Per account: (rows, balance); and the accounts whose balance is not opening + Σ rows, exactly."""
+    """Per account: (rows, balance); and the accounts whose balance is not opening + Σ rows, exactly, or
+    whose row counter is not the number of its rows."""
 
     rows: dict[int, int]
     balances: dict[int, int]  # in cents
@@ -249,9 +250,11 @@ async def ledger(url: str) -> Ledger:
     rows: dict[int, int] = {}
     balances: dict[int, int] = {}
     mismatches: list[dict[str, Any]] = []
-    for account_id, balance, opening, total, n in raw:
+    for account_id, balance, opening, counter, total, n in raw:
         b, o, t = (_cents(v, db.dialect) for v in (balance, opening, total))
         rows[account_id], balances[account_id] = int(n), b
-        if b != o + t:
-            mismatches.append({"account_id": account_id, "balance": b, "opening": o, "sum": t})
+        if b != o + t or int(counter) != int(n):
+            mismatches.append(
+                {"account_id": account_id, "balance": b, "opening": o, "sum": t, "counter": counter, "rows": n}
+            )
     return Ledger(rows, balances, mismatches)

@@ -47,14 +47,25 @@ class _ListenerPerWorker(socket.socket):
     a crash, on SIGHUP). This one pickles as its address, so each worker unpickles a fresh SO_REUSEPORT
     socket bound there and listens on it alone, and the kernel spreads new connections evenly over the
     workers. (One shared listener hands a burst of keep-alive connections to whichever worker is in
-    accept(), often all of them to one.) The supervisor binds this socket, so a taken port fails at once,
-    but never listens on it, so no connection ever waits in it. The price of SO_REUSEPORT: a second server
-    started by the same user on the same port joins in instead of failing.
+    accept(), often all of them to one.) The supervisor binds this socket but never listens on it, so no
+    connection ever waits in it. SO_REUSEPORT would let a second server started by the same user join in
+    on the same port: `_refuse_a_taken_port` checks first that nothing listens there.
     """
 
     def __reduce__(self) -> tuple[Callable[[str, int], socket.socket], tuple[str, int]]:
         host, port = self.getsockname()[:2]
         return _listening_socket, (host, port)
+
+
+def _refuse_a_taken_port(host: str, port: int) -> None:
+    """Bind once without SO_REUSEPORT: fails if anything (another finance-mcp included) listens there."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            sys.exit(f"finance-mcp: cannot serve on {host}:{port}: {error.strerror or error}")
 
 
 def serve(host: str | None, port: int | None, workers: int) -> None:
@@ -80,6 +91,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     if workers <= 1:
         uvicorn.Server(config).run()
         return
+    _refuse_a_taken_port(settings.host, settings.port)
     with _listening_socket(settings.host, settings.port, _ListenerPerWorker) as claim:
         Multiprocess(config, sockets=[claim]).run()
 

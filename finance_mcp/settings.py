@@ -100,7 +100,8 @@ class Settings(BaseSettings):
     @property
     def public_base_url(self) -> str:
         """scheme://host[:port] that clients use; the bridge's OAuth issuer."""
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address needs its brackets
+        return (self.public_url or f"http://{host}:{self.port}").rstrip("/")
 
     @property
     def resource_url(self) -> str:

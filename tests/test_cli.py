@@ -186,8 +186,6 @@ def serving(directory: Path, *, host: str = "127.0.0.1", workers: int = 2) -> It
     port = free_port(host)
     log = directory / f"serve-{port}.log"
     env = {"SECRET_KEY": SECRET, "DATABASE_URL": f"sqlite:///{directory / 'serve.db'}", "LOG_LEVEL": "INFO"}
-    if ":" in host:  # Settings writes the default public URL without the brackets an IPv6 address needs
-        env["PUBLIC_URL"] = f"http://[{host}]:{port}"
     environment = {k: v for k, v in os.environ.items() if k not in SERVER_VARIABLES} | env
     command = [sys.executable, "-m", "finance_mcp", "serve", "--host", host, "--port", str(port)]
     with log.open("wb") as output:
@@ -359,3 +357,18 @@ def test_a_killed_worker_is_replaced_by_one_with_a_listener_of_its_own(tmp_path:
         assert len(set.union(*after.values())) == 2
         with closing(ask_health(server)):
             pass
+
+
+def test_a_second_server_on_a_taken_port_fails_instead_of_sharing_it(tmp_path: Path) -> None:
+    """SO_REUSEPORT would let a second server join the first; the supervisor checks the port is free first."""
+    with serving(tmp_path) as server:
+        second = run_cli(
+            tmp_path,
+            *("serve", "--host", server.host, "--port", str(server.port), "--workers", "2"),
+            SECRET_KEY=SECRET,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'other.db'}",
+        )
+
+        assert second.returncode != 0
+        assert "in use" in second.stderr
+        assert len(server.workers()) == 2

@@ -4,6 +4,7 @@ undo it cleanly. Each test gets an empty database of its own: the shared fixture
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
 from pprint import pformat
@@ -14,7 +15,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine, inspect
+from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -118,3 +119,40 @@ def test_upgrade_head_twice_is_a_no_op(empty_database_url: str) -> None:
     upgrade(empty_database_url)
 
     _assert_models_match(empty_database_url)
+
+
+_OLD_ROWS = [
+    ("INSERT INTO households (id, external_key, name, created_at) VALUES (1, 'h', 'H', :at)", [{}]),
+    (
+        "INSERT INTO accounts (id, household_id, name, account_type, currency, opening_balance, balance, "
+        "created_at, updated_at) VALUES (:n, 1, 'A', 'checking', 'USD', 0, 0, :at, :at)",
+        [{"n": n} for n in (1, 2, 3)],
+    ),
+    (
+        "INSERT INTO transactions (household_id, account_id, amount, date, category, tags, created_at, "
+        "updated_at) VALUES (1, :account, 0, :day, 'C', '[]', :at, :at)",
+        [{"account": account} for account in (1, 1, 1, 2)],
+    ),
+]
+
+
+def _counters(conn: Connection) -> dict[int, int]:
+    rows = conn.execute(text("SELECT id, transaction_count FROM accounts ORDER BY id"))
+    return {int(id_): int(count) for id_, count in rows}
+
+
+def _insert_old_rows(conn: Connection) -> None:
+    for statement, rows in _OLD_ROWS:
+        for row in rows:
+            stamp = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+            conn.execute(text(statement), {**row, "at": stamp, "day": dt.date(2026, 1, 1)})
+    conn.commit()
+
+
+def test_0004_fills_each_accounts_row_counter_from_the_rows_already_there(empty_database_url: str) -> None:
+    upgrade(empty_database_url, "0003")
+    _inspect(empty_database_url, _insert_old_rows)
+
+    upgrade(empty_database_url)
+
+    assert _inspect(empty_database_url, _counters) == {1: 3, 2: 1, 3: 0}

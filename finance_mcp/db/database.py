@@ -3,6 +3,9 @@
 Two measured designs behind one small interface (`reference/performance.md`):
 
 * PostgreSQL: SQLAlchemy's async engine on asyncpg, Core statements, atomic `balance = balance + :d`.
+  Round trips are what a call costs here, so a unit of work that needs no transaction (`transaction=False`:
+  one write statement, or reads that need no common snapshot) runs in autocommit with no BEGIN/ROLLBACK,
+  and a pooled connection is checked for life without a query (asyncpg sees the server close it).
 * SQLite: a *sync* SQLAlchemy engine called directly from the event loop. Its indexed statements take
   tens of microseconds, less than one aiosqlite thread hop (117 µs against 456 µs per create in the
   prototype). Writers are serialised by an `asyncio.Lock` plus `BEGIN IMMEDIATE` (other processes
@@ -22,7 +25,7 @@ from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Result
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Executable
@@ -66,8 +69,13 @@ class Database(ABC):
     dialect: str
 
     @abstractmethod
-    def connect(self, *, write: bool) -> contextlib.AbstractAsyncContextManager[Connection]:
-        """Open a transaction; it is rolled back on exit unless `commit()` was awaited."""
+    def connect(self, *, write: bool, transaction: bool = True) -> contextlib.AbstractAsyncContextManager[Connection]:
+        """Open a transaction; it is rolled back on exit unless `commit()` was awaited.
+
+        `transaction=False` promises that each statement stands on its own: a write unit that runs one
+        statement (atomic by itself), or reads that need no common snapshot. A database may then skip the
+        transaction (PostgreSQL runs them in autocommit); a second statement in such a write unit is refused.
+        """
 
     @abstractmethod
     async def dispose(self) -> None: ...
@@ -131,6 +139,24 @@ class _AsyncAdapter(Connection):
         await self._conn.commit()
 
 
+class _AutocommitAdapter(_AsyncAdapter):
+    """Statements commit as they run. A write unit gets one statement: a second would not be atomic with it."""
+
+    def __init__(self, conn: AsyncConnection, *, write: bool) -> None:
+        super().__init__(conn)
+        self._statements_left = 1 if write else None
+
+    async def execute(self, statement: Executable, parameters: Params = None) -> Result[Any]:
+        if self._statements_left is not None:
+            if self._statements_left == 0:
+                raise RuntimeError("a write unit opened with transaction=False runs exactly one statement")
+            self._statements_left -= 1
+        return await super().execute(statement, parameters)
+
+    async def commit(self) -> None:
+        """Nothing to do: the statement committed when it ran."""
+
+
 def _unicode_lower(value: str | None) -> str | None:
     return None if value is None else value.lower()
 
@@ -147,16 +173,17 @@ class SqliteDatabase(Database):
         event.listen(self.engine, "begin", _begin_sqlite_transaction)
 
     @contextlib.asynccontextmanager
-    async def connect(self, *, write: bool) -> AsyncGenerator[Connection, None]:
+    async def connect(self, *, write: bool, transaction: bool = True) -> AsyncGenerator[Connection, None]:
+        # Always a transaction: here it costs no round trip, and BEGIN IMMEDIATE is what orders the writers.
         async with self._write_lock if write else contextlib.nullcontext(), _translated_outages():
             with self.engine.connect() as conn:
                 conn.execution_options(finance_write=write)
-                transaction = conn.begin()
+                begun = conn.begin()
                 try:
                     yield _SyncAdapter(conn)
                 finally:
-                    if transaction.is_active:
-                        transaction.rollback()
+                    if begun.is_active:
+                        begun.rollback()
 
     async def dispose(self) -> None:
         self.engine.dispose()
@@ -186,23 +213,37 @@ class PostgresDatabase(Database):
             echo=echo,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
+            # No pool_pre_ping: on asyncpg it costs BEGIN + query + ROLLBACK, three round trips per unit of
+            # work. `_refuse_closed_connection` catches the connections a restarted server closed, for free.
             # Fail fast when the server is gone, so callers get "unavailable, try again" promptly.
             connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
         )
+        event.listen(self.engine.sync_engine.pool, "checkout", _refuse_closed_connection)
 
     @contextlib.asynccontextmanager
-    async def connect(self, *, write: bool) -> AsyncGenerator[Connection, None]:
+    async def connect(self, *, write: bool, transaction: bool = True) -> AsyncGenerator[Connection, None]:
+        if not transaction:
+            async with _translated_outages(), self.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield _AutocommitAdapter(conn, write=write)
+            return
         async with _translated_outages(), self.engine.connect() as conn:
-            transaction = await conn.begin()
+            begun = await conn.begin()
             try:
                 yield _AsyncAdapter(conn)
             finally:
-                if transaction.is_active:
-                    await transaction.rollback()
+                if begun.is_active:
+                    await begun.rollback()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _refuse_closed_connection(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """A pooled connection whose server went away (restart, crash, idle kill) is closed on asyncpg's side as
+    soon as the event loop saw the socket close; the pool then replaces it instead of failing the call."""
+    if dbapi_connection.driver_connection.is_closed():  # type: ignore[attr-defined]
+        raise DisconnectionError("connection closed by the server")
 
 
 def open_database(url: str, *, echo: bool = False) -> Database:

@@ -75,6 +75,9 @@ class Account(Base):
     currency: Mapped[str] = mapped_column(String(3))
     opening_balance: Mapped[Decimal] = mapped_column(Money())
     balance: Mapped[Decimal] = mapped_column(Money())
+    # How many transactions the account holds, kept beside the balance by the same statements, so an
+    # account's listing can report its total without counting its rows on every call.
+    transaction_count: Mapped[int] = mapped_column(BigInteger(), server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 

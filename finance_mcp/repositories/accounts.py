@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Generator
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +39,11 @@ _BALANCE = select(accounts.c.balance).where(*_BY_ID)
 _ADJUST = (
     update(accounts)
     .where(*_BY_ID)
-    .values(balance=accounts.c.balance + bindparam("p_delta", type_=Money()), updated_at=bindparam("p_now"))
+    .values(
+        balance=accounts.c.balance + bindparam("p_delta", type_=Money()),
+        transaction_count=accounts.c.transaction_count + bindparam("p_rows"),
+        updated_at=bindparam("p_now"),
+    )
     .returning(accounts.c.balance)
 )
 _DELETE_ROWS = delete(transactions).where(
@@ -52,6 +58,19 @@ _LOCK_ROWS = (
 )
 
 NUMERIC_OUT_OF_RANGE = "22003"
+
+
+@contextlib.contextmanager
+def balance_bounds(account_id: int) -> Generator[None]:
+    """PostgreSQL refuses a balance beyond Numeric(15, 2) (SQLSTATE 22003): say so in the caller's terms."""
+    try:
+        yield
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) == NUMERIC_OUT_OF_RANGE:
+            raise Invalid(
+                f"This change would take account {account_id}'s balance beyond the supported size; nothing was changed"
+            ) from None
+        raise
 
 
 class AccountRepository:
@@ -90,19 +109,14 @@ class AccountRepository:
         result = await self._conn.execute(_BALANCE, self._params(p_account=account_id))
         return result.scalar_one_or_none()
 
-    async def adjust_balance(self, account_id: int, delta: Decimal, *, now: dt.datetime) -> Decimal | None:
-        """`balance = balance + delta` in one atomic statement; None when the account is not found."""
+    async def adjust_balance(self, account_id: int, delta: Decimal, *, rows: int, now: dt.datetime) -> Decimal | None:
+        """`balance = balance + delta` and `transaction_count = transaction_count + rows` in one atomic
+        statement; None when the account is not found."""
         if not storable(account_id):
             return None
-        try:
-            result = await self._conn.execute(_ADJUST, self._params(p_account=account_id, p_delta=delta, p_now=now))
-        except DBAPIError as error:
-            if getattr(error.orig, "sqlstate", None) == NUMERIC_OUT_OF_RANGE:
-                raise Invalid(
-                    f"This change would take account {account_id}'s balance beyond the supported size; "
-                    "nothing was changed"
-                ) from None
-            raise
+        params = self._params(p_account=account_id, p_delta=delta, p_rows=rows, p_now=now)
+        with balance_bounds(account_id):
+            result = await self._conn.execute(_ADJUST, params)
         return result.scalar_one_or_none()
 
     async def update(self, account_id: int, *, now: dt.datetime, **values: Any) -> RowMapping | None:

@@ -4,26 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     RowMapping,
+    Select,
+    String,
     and_,
     bindparam,
     delete,
     false,
     func,
     insert,
+    literal_column,
     or_,
     select,
+    true,
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from finance_mcp.db.database import Connection
-from finance_mcp.db.models import transaction_tags, transactions
+from finance_mcp.db.models import accounts, transaction_tags, transactions
+from finance_mcp.db.types import Money
+from finance_mcp.repositories.accounts import AccountRepository, balance_bounds
 from finance_mcp.repositories.ids import storable
 from finance_mcp.schemas import TransactionFilter
 
@@ -62,6 +70,72 @@ _DELETE_TAGS = delete(transaction_tags).where(
     transaction_tags.c.household_id == bindparam("p_household"),
 )
 
+_NEWEST_FIRST = (transactions.c.date.desc(), transactions.c.id.desc())
+# An account's own listing, the common case, prebuilt: its page and, from the counter kept beside the
+# balance, how many rows it holds (one statement, one snapshot; no COUNT over the account's rows).
+_ACCOUNT_ROWS = (
+    select(accounts.c.transaction_count)
+    .where(accounts.c.id == bindparam("p_account"), accounts.c.household_id == bindparam("p_household"))
+    .scalar_subquery()
+)
+_ACCOUNT_PAGE = (
+    select(*COLUMNS, _ACCOUNT_ROWS.label("total"))
+    .where(transactions.c.household_id == bindparam("p_household"), transactions.c.account_id == bindparam("p_account"))
+    .order_by(*_NEWEST_FIRST)
+    .limit(bindparam("p_limit"))
+)
+_ACCOUNT_PAGE_AFTER = _ACCOUNT_PAGE.where(
+    tuple_(transactions.c.date, transactions.c.id)
+    < tuple_(bindparam("p_date", type_=transactions.c.date.type), bindparam("p_id", type_=transactions.c.id.type))
+)
+_ACCOUNT_TOTAL = select(_ACCOUNT_ROWS)
+_FIELDS = ("date", "category", "description", "merchant", "location", "der_category", "der_merchant")
+_NARROWING = tuple(name for name in TransactionFilter.model_fields if name not in ("account_id", "tags"))
+
+
+def _record_statement() -> Select[Any]:
+    """PostgreSQL's `create_transaction` in one statement, so one round trip and the shortest hold on the
+    account's row lock: move the balance and the row counter (`balance = balance + :delta`), store the row
+    and its tags. Atomic on its own; zero rows when the account is not in the household, and then nothing
+    was stored (the insert selects from the update's result)."""
+    moved = (
+        update(accounts)
+        .where(accounts.c.id == bindparam("p_account"), accounts.c.household_id == bindparam("p_household"))
+        .values(
+            balance=accounts.c.balance + bindparam("p_delta", type_=Money()),
+            transaction_count=accounts.c.transaction_count + literal_column("1"),
+            updated_at=bindparam("p_now"),
+        )
+        .returning(accounts.c.balance)
+        .cte("moved")
+    )
+    shared = {"household_id": "p_household", "account_id": "p_account", "amount": "p_delta"}
+    shared |= {"created_at": "p_now", "updated_at": "p_now"}
+    names = [*shared, *(c.name for c in COLUMNS if c.name not in shared and c.name != "id"), "created_by"]
+    # Own parameter names ("v_..."): an UPDATE would also SET any column whose name a parameter reuses.
+    values = select(*(bindparam(shared.get(name, f"v_{name}"), type_=transactions.c[name].type) for name in names))
+    stored = insert(transactions).from_select(names, values.select_from(moved)).returning(*COLUMNS).cte("stored")
+    tag_keys = func.unnest(bindparam("p_tag_keys", type_=ARRAY(String(100))))
+    tagged = insert(transaction_tags).from_select(
+        ["transaction_id", "tag", "household_id"],
+        select(stored.c.id, tag_keys, bindparam("p_household", type_=transactions.c.household_id.type)).select_from(
+            stored
+        ),
+    )
+    # Both have one row or none: a join on true pairs them without a warning about a cartesian product.
+    both = stored.join(moved, true())
+    return select(stored, moved.c.balance.label("account_balance")).select_from(both).add_cte(tagged.cte("tagged"))
+
+
+_RECORD_POSTGRES = _record_statement()
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list[RowMapping]
+    more: bool
+    total: int | None  # how many match, when the page's own statement could tell (else count them)
+
 
 def tag_key(tag: str) -> str:
     """The normalised form tags are stored and matched in."""
@@ -99,6 +173,34 @@ class TransactionRepository:
             await self._conn.execute(_INSERT_TAGS, tag_rows)
         return stored
 
+    async def record(
+        self, account_id: int, values: dict[str, Any], *, created_by: int, now: dt.datetime
+    ) -> tuple[RowMapping, Decimal] | None:
+        """Store one transaction and move its account's balance and row counter by it, atomically; return
+        the row and the new balance, or None when the account is not in the household.
+
+        On PostgreSQL this is one statement, so the unit of work may run without a transaction
+        (`transaction=False`); elsewhere it is two statements inside the unit's transaction.
+        """
+        if not storable(account_id):
+            return None
+        if self._conn.dialect != "postgresql":
+            balance = await AccountRepository(self._conn, self._household_id).adjust_balance(
+                account_id, values["amount"], rows=1, now=now
+            )
+            if balance is None:
+                return None
+            (row,) = await self.add_many([{**values, "account_id": account_id}], created_by=created_by, now=now)
+            return row, balance
+        tags: list[str] = values.get("tags") or []
+        params = {f"v_{name}": values.get(name) for name in _FIELDS}
+        params |= {"v_tags": tags, "v_created_by": created_by, "p_tag_keys": sorted({tag_key(t) for t in tags})}
+        params |= {"p_household": self._household_id, "p_account": account_id, "p_delta": values["amount"]}
+        with balance_bounds(account_id):
+            result = await self._conn.execute(_RECORD_POSTGRES, {**params, "p_now": now})
+        row = result.mappings().first()
+        return None if row is None else (row, row["account_balance"])
+
     async def get(self, transaction_id: int, *, for_update: bool = False) -> RowMapping | None:
         if not storable(transaction_id):
             return None
@@ -134,25 +236,38 @@ class TransactionRepository:
         row = result.mappings().first()
         return None if row is None else (int(row["account_id"]), row["amount"])
 
-    async def page(
-        self, filters: TransactionFilter, *, limit: int, after: tuple[dt.date, int] | None
-    ) -> tuple[list[RowMapping], bool]:
-        """Up to `limit` matching rows, newest first, after the keyset position; and whether more follow."""
+    async def page(self, filters: TransactionFilter, *, limit: int, after: tuple[dt.date, int] | None) -> Page:
+        """Up to `limit` matching rows, newest first, after the keyset position; whether more follow; and
+        the total when the statement could read it from the account's counter."""
+        if self._account_only(filters):
+            params: dict[str, Any] = {"p_household": self._household_id, "p_account": filters.account_id}
+            params["p_limit"] = limit + 1
+            if after is not None:
+                params |= {"p_date": after[0], "p_id": after[1]}
+            statement = _ACCOUNT_PAGE if after is None else _ACCOUNT_PAGE_AFTER
+            rows = list((await self._conn.execute(statement, params)).mappings().all())
+            total = int(rows[0]["total"]) if rows else None
+            return Page(rows[:limit], len(rows) > limit, total)
         conditions = self._conditions(filters)
         if after is not None:
             conditions.append(tuple_(transactions.c.date, transactions.c.id) < tuple_(*after))
-        statement = (
-            select(*COLUMNS)
-            .where(*conditions)
-            .order_by(transactions.c.date.desc(), transactions.c.id.desc())
-            .limit(limit + 1)
-        )
+        statement = select(*COLUMNS).where(*conditions).order_by(*_NEWEST_FIRST).limit(limit + 1)
         rows = list((await self._conn.execute(statement)).mappings().all())
-        return rows[:limit], len(rows) > limit
+        return Page(rows[:limit], len(rows) > limit, None)
 
     async def count(self, filters: TransactionFilter) -> int:
+        if self._account_only(filters):
+            params = {"p_household": self._household_id, "p_account": filters.account_id}
+            return int((await self._conn.execute(_ACCOUNT_TOTAL, params)).scalar_one_or_none() or 0)
         statement = select(func.count()).select_from(transactions).where(*self._conditions(filters))
         return int((await self._conn.execute(statement)).scalar_one())
+
+    @staticmethod
+    def _account_only(f: TransactionFilter) -> bool:
+        """One account's rows with no other filter: what its counter counts."""
+        if f.account_id is None or not storable(f.account_id) or f.tags:
+            return False
+        return all(getattr(f, name) is None for name in _NARROWING)
 
     def _conditions(self, f: TransactionFilter) -> list[ColumnElement[bool]]:
         t = transactions.c

@@ -23,6 +23,9 @@ class UnitOfWork:
 
 
 @contextlib.asynccontextmanager
-async def unit_of_work(db: Database, household_id: int, *, write: bool) -> AsyncGenerator[UnitOfWork, None]:
-    async with db.connect(write=write) as conn:
+async def unit_of_work(
+    db: Database, household_id: int, *, write: bool, transaction: bool = True
+) -> AsyncGenerator[UnitOfWork, None]:
+    """`transaction=False`: see `Database.connect` (one write statement, or reads needing no snapshot)."""
+    async with db.connect(write=write, transaction=transaction) as conn:
         yield UnitOfWork(conn, household_id)

@@ -145,7 +145,7 @@ async def authenticate(db: Database, key: str, *, now: dt.datetime | None = None
     shape = _KEY_SHAPE.match(key)
     if shape is None:
         return None
-    async with db.connect(write=False) as conn:
+    async with db.connect(write=False, transaction=False) as conn:
         row = await ApiKeyCredentials(conn).find(shape["lookup"])
     if row is None or not matches(shape["secret"], row["secret_hash"]):
         return None

@@ -45,7 +45,8 @@ def transaction_not_found(transaction_id: int) -> NotFound:
 
 
 def to_transaction(row: RowMapping) -> TransactionRead:
-    return TransactionRead.model_validate(dict(row))
+    """Rows come from our own typed columns, so they are built without validating them again."""
+    return TransactionRead.model_construct(**row)
 
 
 def encode_cursor(row: RowMapping) -> str:
@@ -65,8 +66,8 @@ def decode_cursor(cursor: str) -> tuple[dt.date, int]:
         ) from None
 
 
-async def _adjust(uow: UnitOfWork, account_id: int, delta: Decimal, now: dt.datetime) -> Decimal:
-    balance = await uow.accounts.adjust_balance(account_id, delta, now=now)
+async def _adjust(uow: UnitOfWork, account_id: int, delta: Decimal, rows: int, now: dt.datetime) -> Decimal:
+    balance = await uow.accounts.adjust_balance(account_id, delta, rows=rows, now=now)
     if balance is None:
         raise account_not_found(account_id)
     return check_balance(balance, account_id=account_id)
@@ -77,12 +78,13 @@ async def record_transaction(
 ) -> TransactionCreated:
     principal.require(Permission.WRITE)
     now = dt.datetime.now(dt.UTC)
-    async with unit_of_work(db, principal.household_id, write=True) as uow:
-        # The balance update comes first: it locks the account and proves it is in the household.
-        balance = await _adjust(uow, account_id, fields.amount, now)
-        (row,) = await uow.transactions.add_many(
-            [{**fields.model_dump(), "account_id": account_id}], created_by=principal.user_id, now=now
-        )
+    # One statement on PostgreSQL (no transaction needed around it); two inside a transaction on SQLite.
+    async with unit_of_work(db, principal.household_id, write=True, transaction=False) as uow:
+        recorded = await uow.transactions.record(account_id, fields.model_dump(), created_by=principal.user_id, now=now)
+        if recorded is None:
+            raise account_not_found(account_id)
+        row, balance = recorded
+        check_balance(balance, account_id=account_id)
         await uow.commit()
     return TransactionCreated(transaction=to_transaction(row), account_balance=balance)
 
@@ -97,7 +99,7 @@ async def record_batch(
     total = sum((item.amount for item in items), Decimal("0.00"))
     now = dt.datetime.now(dt.UTC)
     async with unit_of_work(db, principal.household_id, write=True) as uow:
-        balance = await _adjust(uow, account_id, total, now)
+        balance = await _adjust(uow, account_id, total, len(items), now)
         rows = await uow.transactions.add_many(
             [{**item.model_dump(), "account_id": account_id} for item in items],
             created_by=principal.user_id,
@@ -128,22 +130,25 @@ async def list_transactions(
     if filters.min_amount is not None and filters.max_amount is not None and filters.min_amount > filters.max_amount:
         raise Invalid(f"min_amount {filters.min_amount} is greater than max_amount {filters.max_amount}")
     after = decode_cursor(cursor) if cursor else None
-    async with unit_of_work(db, principal.household_id, write=False) as uow:
-        rows, more = await uow.transactions.page(filters, limit=limit, after=after)
+    # Reads that need no common snapshot: no transaction (on PostgreSQL, no BEGIN/ROLLBACK round trips).
+    async with unit_of_work(db, principal.household_id, write=False, transaction=False) as uow:
+        page = await uow.transactions.page(filters, limit=limit, after=after)
+        rows, total = page.rows, page.total
         if not rows and filters.account_id is not None and await uow.accounts.get(filters.account_id) is None:
             raise account_not_found(filters.account_id)
-        # A first page that holds every match is its own count: most households never pay for COUNT(*).
-        total = len(rows) if after is None and not more else await uow.transactions.count(filters)
+        if total is None:
+            # A first page that holds every match is its own count: most households never pay for COUNT(*).
+            total = len(rows) if after is None and not page.more else await uow.transactions.count(filters)
     return TransactionPage(
         transactions=[to_transaction(row) for row in rows],
         total=total,
-        next_cursor=encode_cursor(rows[-1]) if more else None,
+        next_cursor=encode_cursor(rows[-1]) if page.more else None,
     )
 
 
 async def get_transaction(db: Database, principal: Principal, transaction_id: int) -> TransactionRead:
     principal.require(Permission.READ)
-    async with unit_of_work(db, principal.household_id, write=False) as uow:
+    async with unit_of_work(db, principal.household_id, write=False, transaction=False) as uow:
         row = await uow.transactions.get(transaction_id)
     if row is None:
         raise transaction_not_found(transaction_id)
@@ -177,11 +182,13 @@ async def update_transaction(
         new_account, new_amount = values.get("account_id", old_account), values.get("amount", old_amount)
         deltas = {old_account: -old_amount}
         deltas[new_account] = deltas.get(new_account, Decimal(0)) + new_amount
+        counts = {old_account: -1}
+        counts[new_account] = counts.get(new_account, 0) + 1
         balances: dict[str, Decimal] = {}
         # Fixed lock order (by account id) so two opposite moves cannot deadlock.
         for account_id in sorted(deltas):
-            if deltas[account_id] or account_id == new_account:
-                balances[str(account_id)] = await _adjust(uow, account_id, deltas[account_id], now)
+            if deltas[account_id] or counts[account_id] or account_id == new_account:
+                balances[str(account_id)] = await _adjust(uow, account_id, deltas[account_id], counts[account_id], now)
         row = await uow.transactions.update(transaction_id, values, now=now)
         await uow.commit()
     return TransactionUpdated(transaction=to_transaction(row), account_balances=balances)
@@ -195,6 +202,6 @@ async def delete_transaction(db: Database, principal: Principal, transaction_id:
         if removed is None:
             raise transaction_not_found(transaction_id)
         account_id, amount = removed
-        balance = await _adjust(uow, account_id, -amount, now)
+        balance = await _adjust(uow, account_id, -amount, -1, now)
         await uow.commit()
     return TransactionDeleted(transaction_id=transaction_id, account_balance=balance)

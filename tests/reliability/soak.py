@@ -232,6 +232,14 @@ async def audit(client: Client, household: Household, figures: Figures) -> None:
             figures.failures.append(
                 f"audit account {account['id']}: balance {account['balance']}, ledger says {expected}"
             )
+        own = (
+            await client.call_tool("list_transactions", {"account_id": account["id"], "limit": 1})
+        ).structured_content
+        assert own is not None
+        rows_here = sum(1 for acc, _ in stored.values() if acc == account["id"])
+        if own["total"] != rows_here:  # the account's row counter, kept beside its balance
+            figures.lost_updates += 1
+            figures.failures.append(f"audit account {account['id']}: total {own['total']}, {rows_here} rows stored")
 
 
 async def soak(server: RunningServer, *, clients: int, seconds: float, households: int, seed: int) -> Figures:

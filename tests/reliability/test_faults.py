@@ -275,13 +275,13 @@ def batch_request(server: RunningServer, token: str, account_id: int, items: lis
     return head.encode() + b"\r\n" + body.encode()
 
 
-async def account_state(database_url: str, account_id: int) -> tuple[Decimal, Decimal, int, Decimal, int]:
-    """(opening, balance, rows, sum of rows, tag rows) read straight from the database."""
+async def account_state(database_url: str, account_id: int) -> tuple[Decimal, Decimal, int, int, Decimal, int]:
+    """(opening, balance, row counter, rows, sum of rows, tag rows) read straight from the database."""
     if database_url.startswith("sqlite"):
         conn = sqlite3.connect(sqlite_path(database_url))
         try:
-            opening, balance = conn.execute(
-                "SELECT opening_balance, balance FROM accounts WHERE id = ?", (account_id,)
+            opening, balance, counter = conn.execute(
+                "SELECT opening_balance, balance, transaction_count FROM accounts WHERE id = ?", (account_id,)
             ).fetchone()
             rows, total = conn.execute(
                 "SELECT count(*), coalesce(sum(amount), 0) FROM transactions WHERE account_id = ?", (account_id,)
@@ -294,10 +294,12 @@ async def account_state(database_url: str, account_id: int) -> tuple[Decimal, De
         finally:
             conn.close()
         cents = Decimal("0.01")
-        return Decimal(opening) * cents, Decimal(balance) * cents, rows, Decimal(total) * cents, tags
+        return Decimal(opening) * cents, Decimal(balance) * cents, counter, rows, Decimal(total) * cents, tags
     pg = await asyncpg.connect(asyncpg_dsn(database_url), timeout=10)
     try:
-        account = await pg.fetchrow("SELECT opening_balance, balance FROM accounts WHERE id = $1", account_id)
+        account = await pg.fetchrow(
+            "SELECT opening_balance, balance, transaction_count FROM accounts WHERE id = $1", account_id
+        )
         rows = await pg.fetchrow(
             "SELECT count(*) AS n, coalesce(sum(amount), 0) AS total FROM transactions WHERE account_id = $1",
             account_id,
@@ -309,7 +311,8 @@ async def account_state(database_url: str, account_id: int) -> tuple[Decimal, De
         )
     finally:
         await pg.close()
-    return account["opening_balance"], account["balance"], rows["n"], rows["total"], tags
+    counter = account["transaction_count"]
+    return account["opening_balance"], account["balance"], counter, rows["n"], rows["total"], tags
 
 
 # When to kill: as soon as the request is written; when the INSERT of the rows is logged; when COMMIT is logged.
@@ -354,8 +357,9 @@ async def test_a_server_killed_during_a_1000_item_batch_leaves_all_of_it_or_none
         if server.process.stderr is not None:
             server.process.stderr.close()
 
-    opening, balance, rows, stored_total, tags = await account_state(database_url, account_id)
+    opening, balance, counter, rows, stored_total, tags = await account_state(database_url, account_id)
     assert opening == Decimal("100.00")
+    assert counter == rows
     if rows == 0:
         TALLY["batches_absent"] += 1
         assert (balance, stored_total, tags) == (opening, 0, 0)

@@ -58,6 +58,11 @@ async def household_state(db: Database, principal: Principal) -> dict[str, Any]:
     return {
         "accounts": listed.model_dump(),
         "transactions": [t.model_dump() for t in await all_transactions(db, principal)],
+        "row_counters": await count_rows(
+            db,
+            "SELECT coalesce(sum(transaction_count), 0) FROM accounts WHERE household_id = :h",
+            h=principal.household_id,
+        ),
         "tag_rows": await count_rows(
             db, "SELECT count(*) FROM transaction_tags WHERE household_id = :h", h=principal.household_id
         ),
@@ -65,7 +70,11 @@ async def household_state(db: Database, principal: Principal) -> dict[str, Any]:
 
 
 async def assert_balances_add_up(db: Database, principal: Principal) -> None:
-    """The invariant: every account's balance is its opening balance plus the sum of its transactions."""
+    """The invariants: every account's balance is its opening balance plus the sum of its transactions, and
+    its row counter (what an account's listing reports as `total`) is the number of its rows."""
     for account in (await accounts.list_accounts(db, principal)).accounts:
         amounts = [t.amount for t in await all_transactions(db, principal, account_id=account.id)]
         assert account.balance == account.opening_balance + sum(amounts, Decimal("0")), account.name
+        counted = await count_rows(db, "SELECT count(*) FROM transactions WHERE account_id = :a", a=account.id)
+        kept = await count_rows(db, "SELECT transaction_count FROM accounts WHERE id = :a", a=account.id)
+        assert (kept, len(amounts)) == (counted, counted), account.name

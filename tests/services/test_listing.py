@@ -12,9 +12,16 @@ import pytest
 from finance_mcp.db.database import Database
 from finance_mcp.errors import Invalid, NotFound
 from finance_mcp.identity import Principal
-from finance_mcp.schemas import TransactionFilter, TransactionRead
+from finance_mcp.schemas import TransactionFilter, TransactionRead, TransactionUpdate
 from finance_mcp.services import transactions
-from tests.services.helpers import MakePrincipal, all_transactions, item, open_account, record
+from tests.services.helpers import (
+    MakePrincipal,
+    all_transactions,
+    assert_balances_add_up,
+    item,
+    open_account,
+    record,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -106,6 +113,51 @@ async def test_total_counts_every_match_not_just_the_page(db: Database, make_pri
 
     assert len(page.transactions) == 1
     assert page.total == 7
+
+
+async def test_an_accounts_total_follows_creates_batches_moves_and_deletes_on_every_page(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    """An account's own listing reads its total from the counter kept beside the balance: it must match."""
+    me = await make_principal()
+    here, there = await open_account(db, me, name="Here"), await open_account(db, me, name="There")
+    await transactions.record_batch(db, me, here.id, [item("-1", date=f"2026-01-{n + 1:02d}") for n in range(9)])
+    single = await record(db, me, here.id, "-2", tags=["Trip"])
+    moved = await record(db, me, here.id, "-3")
+    await transactions.update_transaction(db, me, moved.id, TransactionUpdate(account_id=there.id))
+    await transactions.delete_transaction(db, me, single.id)
+
+    async def totals(account_id: int) -> list[int]:
+        seen, cursor = [], None
+        while True:
+            page = await transactions.list_transactions(
+                db, me, TransactionFilter(account_id=account_id), limit=4, cursor=cursor
+            )
+            seen.append(page.total)
+            if (cursor := page.next_cursor) is None:
+                return seen
+
+    assert await totals(here.id) == [9, 9, 9]
+    assert await totals(there.id) == [1]
+    tagged = await transactions.list_transactions(db, me, TransactionFilter(account_id=here.id, tags=["trip"]))
+    assert tagged.total == 0  # a further filter counts the matching rows, not the account's
+    await assert_balances_add_up(db, me)
+
+
+async def test_an_empty_page_after_a_cursor_still_reports_the_accounts_total(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    me = await make_principal()
+    account = await open_account(db, me)
+    await transactions.record_batch(db, me, account.id, [item("1", date=f"2026-01-0{n + 1}") for n in range(3)])
+    mine = TransactionFilter(account_id=account.id)
+    first = await transactions.list_transactions(db, me, mine, limit=2)
+    oldest = (await all_transactions(db, me, account_id=account.id))[-1]
+    await transactions.delete_transaction(db, me, oldest.id)  # the only row after the cursor
+
+    after = await transactions.list_transactions(db, me, mine, limit=2, cursor=first.next_cursor)
+
+    assert (after.transactions, after.total, after.next_cursor) == ([], 2, None)
 
 
 async def test_an_empty_household_lists_nothing(db: Database, make_principal: MakePrincipal) -> None:
