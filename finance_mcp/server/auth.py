@@ -18,6 +18,7 @@ from mcp.server.auth.provider import AccessToken, TokenVerifier
 from finance_mcp.db.database import Database
 from finance_mcp.errors import FinanceError
 from finance_mcp.identity import Identity, Role
+from finance_mcp.server import hs256
 from finance_mcp.server.oauth.access_tokens import AccessTokens
 from finance_mcp.services import api_keys
 
@@ -59,6 +60,7 @@ class JwtVerifier(TokenVerifier):
         leeway: int = 30,
     ) -> None:
         self._secret = secret
+        self._jwt = hs256.decoder(secret)
         self._resource_url = resource_url.rstrip("/")
         self._audience = audience
         self._issuer = issuer
@@ -69,7 +71,7 @@ class JwtVerifier(TokenVerifier):
 
     def verify(self, token: str) -> AccessToken | None:
         try:
-            claims: dict[str, Any] = jwt.decode(
+            claims: dict[str, Any] = self._jwt.decode(
                 token,
                 self._secret,
                 algorithms=[ALGORITHM],

@@ -17,6 +17,7 @@ from typing import Any
 import jwt
 from mcp.server.auth.provider import AccessToken
 
+from finance_mcp.server import hs256
 from finance_mcp.tokens import derive_key
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class Holder:
 class AccessTokens:
     def __init__(self, secret_key: str, *, issuer: str, resource_url: str, leeway: int = 30) -> None:
         self._key = derive_key(secret_key, "oauth access token")
+        self._jwt = hs256.decoder(self._key)
         self.issuer = issuer
         self.resource_url = resource_url.rstrip("/")
         self._leeway = leeway
@@ -74,7 +76,7 @@ class AccessTokens:
 
     def verify(self, token: str) -> AccessToken | None:
         try:
-            claims: dict[str, Any] = jwt.decode(
+            claims: dict[str, Any] = self._jwt.decode(
                 token,
                 self._key,
                 algorithms=[ALGORITHM],
