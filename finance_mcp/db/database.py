@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Mapping, Sequence
@@ -157,6 +158,11 @@ class _AutocommitAdapter(_AsyncAdapter):
         """Nothing to do: the statement committed when it ran."""
 
 
+def _load_json(text: str) -> Any:
+    """`json.loads`, with the common case (a transaction without tags) answered without parsing."""
+    return [] if text == "[]" else json.loads(text)
+
+
 def _unicode_lower(value: str | None) -> str | None:
     return None if value is None else value.lower()
 
@@ -166,7 +172,10 @@ class SqliteDatabase(Database):
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.engine: Engine = create_engine(
-            async_url(url), echo=echo, connect_args={"check_same_thread": False, "timeout": 10}
+            async_url(url),
+            echo=echo,
+            json_deserializer=_load_json,
+            connect_args={"check_same_thread": False, "timeout": 10},
         )
         self._write_lock = asyncio.Lock()
         event.listen(self.engine, "connect", _configure_sqlite_connection)
@@ -213,6 +222,7 @@ class PostgresDatabase(Database):
             echo=echo,
             pool_size=pool_size,
             max_overflow=pool_size,
+            json_deserializer=_load_json,
             # No pool_pre_ping: on asyncpg it costs BEGIN + query + ROLLBACK, three round trips per unit of
             # work. `_refuse_closed_connection` catches the connections a restarted server closed, for free.
             # Fail fast when the server is gone, so callers get "unavailable, try again" promptly.

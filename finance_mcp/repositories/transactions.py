@@ -27,6 +27,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Result
 
 from finance_mcp.db.database import Connection
 from finance_mcp.db.models import accounts, transaction_tags, transactions
@@ -132,9 +133,15 @@ _RECORD_POSTGRES = _record_statement()
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    rows: list[RowMapping]
+    rows: list[dict[str, Any]]
     more: bool
     total: int | None  # how many match, when the page's own statement could tell (else count them)
+
+
+def _dicts(result: Result[Any]) -> list[dict[str, Any]]:
+    """Rows as plain dicts: a quarter of the cost of `dict(RowMapping)` on a page of 50."""
+    names = list(result.keys())
+    return [dict(zip(names, row, strict=True)) for row in result.all()]
 
 
 def tag_key(tag: str) -> str:
@@ -245,14 +252,14 @@ class TransactionRepository:
             if after is not None:
                 params |= {"p_date": after[0], "p_id": after[1]}
             statement = _ACCOUNT_PAGE if after is None else _ACCOUNT_PAGE_AFTER
-            rows = list((await self._conn.execute(statement, params)).mappings().all())
+            rows = _dicts(await self._conn.execute(statement, params))
             total = int(rows[0]["total"]) if rows else None
             return Page(rows[:limit], len(rows) > limit, total)
         conditions = self._conditions(filters)
         if after is not None:
             conditions.append(tuple_(transactions.c.date, transactions.c.id) < tuple_(*after))
         statement = select(*COLUMNS).where(*conditions).order_by(*_NEWEST_FIRST).limit(limit + 1)
-        rows = list((await self._conn.execute(statement)).mappings().all())
+        rows = _dicts(await self._conn.execute(statement))
         return Page(rows[:limit], len(rows) > limit, None)
 
     async def count(self, filters: TransactionFilter) -> int:

@@ -20,8 +20,7 @@ def account_not_found(account_id: int) -> NotFound:
 
 
 def to_account(row: RowMapping) -> AccountRead:
-    """Rows come from our own typed columns, so they are built without validating them again."""
-    return AccountRead.model_construct(**row)
+    return AccountRead.model_validate(dict(row))
 
 
 async def create_account(db: Database, principal: Principal, data: AccountCreate) -> AccountRead:
