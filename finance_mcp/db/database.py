@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Result
@@ -70,12 +72,17 @@ class Database(ABC):
     dialect: str
 
     @abstractmethod
-    def connect(self, *, write: bool, transaction: bool = True) -> contextlib.AbstractAsyncContextManager[Connection]:
+    def connect(
+        self, *, write: bool, transaction: bool = True, scan: bool = False
+    ) -> contextlib.AbstractAsyncContextManager[Connection]:
         """Open a transaction; it is rolled back on exit unless `commit()` was awaited.
 
         `transaction=False` promises that each statement stands on its own: a write unit that runs one
         statement (atomic by itself), or reads that need no common snapshot. A database may then skip the
         transaction (PostgreSQL runs them in autocommit); a second statement in such a write unit is refused.
+
+        `scan=True` says the statements may read many rows (analytics): SQLite then runs them on a worker
+        thread, so one long summary does not stall every other call on the event loop.
         """
 
     @abstractmethod
@@ -117,11 +124,16 @@ async def _translated_outages() -> AsyncGenerator[None, None]:
 
 
 class _SyncAdapter(Connection):
-    def __init__(self, conn: SyncConnection) -> None:
+    def __init__(self, conn: SyncConnection, *, threaded: bool = False) -> None:
         self._conn = conn
+        self._threaded = threaded
         self.dialect = conn.dialect.name
 
     async def execute(self, statement: Executable, parameters: Params = None) -> Result[Any]:
+        if self._threaded:
+            # The unit holds this connection alone and awaits each statement: one thread at a time uses it.
+            run = functools.partial(self._conn.execute, statement, parameters)  # pyright: ignore[reportArgumentType]
+            return await anyio.to_thread.run_sync(run)
         return self._conn.execute(statement, parameters)  # pyright: ignore[reportArgumentType]
 
     async def commit(self) -> None:
@@ -182,14 +194,16 @@ class SqliteDatabase(Database):
         event.listen(self.engine, "begin", _begin_sqlite_transaction)
 
     @contextlib.asynccontextmanager
-    async def connect(self, *, write: bool, transaction: bool = True) -> AsyncGenerator[Connection, None]:
+    async def connect(
+        self, *, write: bool, transaction: bool = True, scan: bool = False
+    ) -> AsyncGenerator[Connection, None]:
         # Always a transaction: here it costs no round trip, and BEGIN IMMEDIATE is what orders the writers.
         async with self._write_lock if write else contextlib.nullcontext(), _translated_outages():
             with self.engine.connect() as conn:
                 conn.execution_options(finance_write=write)
                 begun = conn.begin()
                 try:
-                    yield _SyncAdapter(conn)
+                    yield _SyncAdapter(conn, threaded=scan)
                 finally:
                     if begun.is_active:
                         begun.rollback()
@@ -231,7 +245,10 @@ class PostgresDatabase(Database):
         event.listen(self.engine.sync_engine.pool, "checkout", _refuse_closed_connection)
 
     @contextlib.asynccontextmanager
-    async def connect(self, *, write: bool, transaction: bool = True) -> AsyncGenerator[Connection, None]:
+    async def connect(
+        self, *, write: bool, transaction: bool = True, scan: bool = False
+    ) -> AsyncGenerator[Connection, None]:
+        # `scan` changes nothing here: asyncpg never blocks the event loop while PostgreSQL works.
         if not transaction:
             async with _translated_outages(), self.engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")

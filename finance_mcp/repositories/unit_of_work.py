@@ -24,8 +24,9 @@ class UnitOfWork:
 
 @contextlib.asynccontextmanager
 async def unit_of_work(
-    db: Database, household_id: int, *, write: bool, transaction: bool = True
+    db: Database, household_id: int, *, write: bool, transaction: bool = True, scan: bool = False
 ) -> AsyncGenerator[UnitOfWork, None]:
-    """`transaction=False`: see `Database.connect` (one write statement, or reads needing no snapshot)."""
-    async with db.connect(write=write, transaction=transaction) as conn:
+    """`transaction=False` (one write statement, or reads needing no snapshot) and `scan=True` (reads of
+    many rows, kept off the event loop): see `Database.connect`."""
+    async with db.connect(write=write, transaction=transaction, scan=scan) as conn:
         yield UnitOfWork(conn, household_id)

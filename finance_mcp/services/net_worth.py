@@ -58,7 +58,7 @@ async def net_worth(
     points = history_periods(day, interval or "month", history or DEFAULT_HISTORY) if wanted else []
     # Only transactions after the earliest point are read; older ones are already in every balance.
     since = points[0].end if points else day
-    async with unit_of_work(db, principal.household_id, write=False) as uow:
+    async with unit_of_work(db, principal.household_id, write=False, scan=True) as uow:
         rows = await uow.analytics.balances(as_of=day, since=since, bucket=(interval or "month") if wanted else None)
     accounts, flows = _accounts_and_flows(rows)
     ends = [point.end for point in points] or [day]

@@ -8,6 +8,7 @@ rows, and compare each answer with `analytics_reference`; example tests pin the 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,11 +17,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 
-from finance_mcp.db.database import Database
+from finance_mcp.db.database import Database, SqliteDatabase
 from finance_mcp.errors import Invalid, NotFound, PermissionDenied
 from finance_mcp.identity import Principal, Role
-from finance_mcp.schemas import AccountCreate
+from finance_mcp.schemas import AccountCreate, TransactionFilter
 from finance_mcp.services import accounts, analytics, net_worth, reports, transactions
 from tests.services import analytics_reference as ref
 from tests.services.helpers import MakePrincipal, item, open_account, record
@@ -560,3 +562,36 @@ async def test_category_trends_refuse_bad_months_and_follow_the_largest_spenders
         await analytics.category_trends(db, me, end_month="2024-5")
     with pytest.raises(Invalid, match="between 1 and 120"):
         await analytics.category_trends(db, me, months=0)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_on_sqlite_analytics_queries_run_off_the_event_loop_thread(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    """A long summary must not stall every other call: on SQLite its statements run on a worker thread,
+    while the short calls (a listing) stay on the event loop's thread."""
+    assert isinstance(db, SqliteDatabase)
+    me = await make_principal()
+    account = await open_account(db, me, "100")
+    await record(db, me, account.id, "-5", date="2026-03-02")
+    threads: dict[str, set[int]] = {"transactions": set(), "analytics": set()}
+    phase = "transactions"
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if not statement.startswith(("BEGIN", "ROLLBACK")):  # opening and closing the unit stay on the loop
+            threads[phase].add(threading.get_ident())
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        await transactions.list_transactions(db, me, TransactionFilter(account_id=account.id))
+        phase = "analytics"
+        summary = await analytics.spending_summary(
+            db, me, start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31), group_by="category"
+        )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+
+    assert summary.totals.spending == Decimal("5.00")
+    assert threads["transactions"] == {threading.get_ident()}
+    assert threads["analytics"]
+    assert threading.get_ident() not in threads["analytics"]
