@@ -1,6 +1,6 @@
 """A/B of one what-if (`bench/whatif.py`) against the product, alternating servers to cancel drift.
 
-    .venv/bin/python -m bench.ab --db postgres --whatif no_pre_ping --workloads ping w1_hot w3_get [--rounds 2]
+    .venv/bin/python -m bench.ab --db postgres --whatif json_response --workloads ping w1_hot w3_get [--rounds 2]
 
 Each round starts a base server and a what-if server (order alternating by round) on the same seeded
 database and runs the same scenarios on each; prints the mean calls/s of each and their ratio.

@@ -6,22 +6,19 @@ are the product as it is. `python -m bench.ab` runs a base/what-if pair alternat
 
 * ``json_response``  - `streamable_http_app(json_response=True)`: legacy POSTs answered as one JSON body
   instead of an SSE stream (the 2026-07-28 leg answers JSON either way).
-* ``no_pre_ping``    - PostgreSQL engine without `pool_pre_ping` (one round trip less per unit of work).
-* ``quiet_sdk_log``  - the SDK's `mcp.*` loggers at WARNING (stateless requests log an INFO line each).
-* ``no_count``       - list_transactions without its `COUNT(*)` (total reported as -1): the price of total.
-* ``pin_generic``    - hold a strong reference to `AcceptedElicitation[Any]`. The SDK builds that generic
-  class for every `Resolve(...)` parameter; pydantic caches it only weakly, so each garbage collection
-  frees it and the next call rebuilds the class (~0.6 ms).
+* ``no_count``       - filtered listings without their `COUNT(*)` (total reported as -1): the price of
+  `total` where the account's row counter cannot answer it.
+
+Earlier what-ifs that are now the product: no `pool_pre_ping`, the SDK's INFO logs off outside DEBUG, a
+strong reference to `AcceptedElicitation[Any]`, one SO_REUSEPORT listener per worker.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
-KNOWN = ("json_response", "no_pre_ping", "quiet_sdk_log", "no_count", "pin_generic")
-_PINNED: list[Any] = []
+KNOWN = ("json_response", "no_count")
 
 
 def selected() -> set[str]:
@@ -33,22 +30,7 @@ def selected() -> set[str]:
 
 
 def apply(chosen: set[str]) -> None:
-    """Patch the process before the server is built."""
-    if "no_pre_ping" in chosen:
-        from finance_mcp.db import database
-
-        original = database.create_async_engine
-
-        def engine_without_pre_ping(*args: Any, **kwargs: Any) -> Any:
-            return original(*args, **{**kwargs, "pool_pre_ping": False})
-
-        database.create_async_engine = engine_without_pre_ping  # type: ignore[assignment]
-    if "quiet_sdk_log" in chosen:
-        logging.getLogger("mcp").setLevel(logging.WARNING)
-    if "pin_generic" in chosen:
-        from mcp.server.elicitation import AcceptedElicitation
-
-        _PINNED.append(AcceptedElicitation[Any])
+    """Patch the process before the server is built (`json_response` is applied by `bench.server`)."""
     if "no_count" in chosen:
         from finance_mcp.repositories.transactions import TransactionRepository
 
