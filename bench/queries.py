@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.queries [--only sqlite postgres] [--calls 300]
 
 Runs each hot service call (the same ones the tools call) against a freshly seeded database, counts the
-statements and round trips (BEGIN/COMMIT/ROLLBACK and PostgreSQL's pre-ping included) and measures the
+statements and round trips (BEGIN/COMMIT/ROLLBACK included, when they go on the wire) and measures the
 CPU per call of the whole in-process path (service + repositories + SQLAlchemy + driver). The MCP SDK,
 HTTP and JWT are not in these figures; `make bench` measures those end to end.
 """
@@ -20,7 +20,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, event
-from sqlalchemy.pool import Pool
 
 from bench.seed import (
     Seed,
@@ -44,28 +43,29 @@ def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
     statements[" ".join(statement.split())[:110]] += 1
 
 
+def _sent(conn: Any) -> bool:
+    """Whether BEGIN/COMMIT/ROLLBACK go on the wire: not in autocommit (SQLAlchemy still fires the events)."""
+    return conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
+
+
 def _count_begin(conn: Any) -> None:
-    if conn.dialect.name == "postgresql":  # asyncpg sends BEGIN; on SQLite the product's listener does
+    if conn.dialect.name == "postgresql" and _sent(conn):  # on SQLite the product's listener sends BEGIN
         statements["BEGIN"] += 1
 
 
-def _count_checkout(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
-    if "asyncpg" in type(record.dbapi_connection).__module__:
-        statements["pre-ping (pool_pre_ping: one round trip per checkout)"] += 1
+def _count_commit(conn: Any) -> None:
+    if _sent(conn):
+        statements["COMMIT"] += 1
 
 
-def _count_commit(_conn: Any) -> None:
-    statements["COMMIT"] += 1
-
-
-def _count_rollback(_conn: Any) -> None:
-    statements["ROLLBACK"] += 1
+def _count_rollback(conn: Any) -> None:
+    if _sent(conn):
+        statements["ROLLBACK"] += 1
 
 
 def install_counters() -> None:
     event.listen(Engine, "before_cursor_execute", _count)
     event.listen(Engine, "begin", _count_begin)
-    event.listen(Pool, "checkout", _count_checkout)
     event.listen(Engine, "commit", _count_commit)
     event.listen(Engine, "rollback", _count_rollback)
 
