@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.e2e.helpers import MONEY, balance, call, fresh_sub, fresh_tenant, make_account, refusal
@@ -79,6 +81,29 @@ async def test_every_tool_has_a_description_an_output_schema_and_annotations(ser
         assert tool.annotations is not None, tool.name
         assert tool.annotations.read_only_hint is (tool.name in READ_ONLY), tool.name
         assert tool.annotations.destructive_hint is (tool.name in DESTRUCTIVE), tool.name
+
+
+async def test_tools_list_carries_no_schema_titles_and_stays_within_its_size_budget(server, connect):
+    """Every assistant reads tools/list into its context window: pydantic's per-property titles are gone."""
+    async with connect(server.token(tenant=fresh_tenant())) as client:
+        tools = (await client.list_tools()).tools
+    listed = [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
+    compact = json.dumps(listed, separators=(",", ":"))
+
+    def keywords(schema: object) -> set[str]:
+        if isinstance(schema, list):
+            return set().union(*(keywords(item) for item in schema)) if schema else set()
+        if not isinstance(schema, dict):
+            return set()
+        found = set(schema) - {"properties", "$defs"}
+        nested = [*schema.get("properties", {}).values(), *schema.get("$defs", {}).values()]
+        nested += [value for key, value in schema.items() if key not in ("properties", "$defs")]
+        return found | keywords(nested)
+
+    for tool in listed:
+        used = keywords(tool["inputSchema"]) | keywords(tool["outputSchema"])
+        assert not {"title", "decimal_places", "max_digits"} & used, tool["name"]
+    assert len(compact) < 50_000  # 57,931 bytes before the titles went; 49,379 after
 
 
 async def test_tool_input_schemas_hide_the_per_call_dependencies_and_bound_the_arguments(server, connect):

@@ -47,4 +47,34 @@ def refuse_unknown_arguments(mcp: MCPServer, name: str) -> None:
     arguments = registered.fn_metadata.arg_model
     arguments.model_config["extra"] = "forbid"
     arguments.model_rebuild(force=True)
-    registered.parameters = arguments.model_json_schema(by_alias=True)
+    registered.parameters = compact_schema(arguments.model_json_schema(by_alias=True))
+    # The published schema only: results are still validated against the output model itself.
+    registered.fn_metadata.output_schema = compact_schema(registered.fn_metadata.output_schema)
+
+
+# Keywords pydantic writes that tell a model nothing: a "title" per property and per model (the property
+# name says it), and Decimal constraints that are not JSON Schema (the descriptions state them in words).
+_NOISE = frozenset({"title", "decimal_places", "max_digits"})
+_SCHEMA_MAPS = ("properties", "$defs", "patternProperties")
+_SCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
+_SCHEMA_ONE = ("items", "additionalProperties", "not", "contains")
+
+
+def compact_schema(schema: Any) -> Any:
+    """`schema` without `_NOISE` keywords: `tools/list` is read into every assistant's context window, and
+    they were 15 % of it. Property *names* such as a field called "title" are kept; only keywords go."""
+    if not isinstance(schema, dict):
+        return schema
+    compact: dict[str, Any] = {}
+    for key, value in schema.items():  # pyright: ignore[reportUnknownVariableType]
+        if key in _NOISE:
+            continue
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            compact[key] = {name: compact_schema(sub) for name, sub in value.items()}  # pyright: ignore[reportUnknownVariableType]
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            compact[key] = [compact_schema(sub) for sub in value]  # pyright: ignore[reportUnknownVariableType]
+        elif key in _SCHEMA_ONE:
+            compact[key] = compact_schema(value)
+        else:
+            compact[key] = value
+    return compact
