@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import CursorResult, RowMapping, bindparam, insert, select, update
+from sqlalchemy import CursorResult, RowMapping, bindparam, delete, insert, select, update
 
 from finance_mcp.db.database import Connection
 from finance_mcp.db.models import oauth_clients, oauth_codes, oauth_grants, oauth_refresh_tokens
@@ -74,6 +74,12 @@ _REVOKE_GRANT = (
     .returning(oauth_grants.c.upstream_refresh_token)
 )
 
+# Codes and refresh tokens first, then grants (whose deletion takes their remaining codes and tokens along).
+_PURGE = tuple(
+    delete(table).where(table.c.expires_at < bindparam("p_now"))
+    for table in (oauth_codes, oauth_refresh_tokens, oauth_grants)
+)
+
 
 class OAuthRepository:
     def __init__(self, conn: Connection) -> None:
@@ -123,6 +129,14 @@ class OAuthRepository:
     async def use_refresh_token(self, token_id: int, *, now: dt.datetime) -> bool:
         """Mark the refresh token used; False when it already was (a replay, or a concurrent refresh)."""
         return await self._changed(_USE_REFRESH, {"p_id": token_id, "p_now": now})
+
+    async def purge_expired(self, *, now: dt.datetime) -> int:
+        """Delete every code, refresh token and grant past its lifetime; how many rows went."""
+        removed = 0
+        for statement in _PURGE:
+            result: CursorResult[Any] = await self._conn.execute(statement, {"p_now": now})  # type: ignore[assignment]
+            removed += result.rowcount
+        return removed
 
     async def release_refresh_token(self, token_id: int) -> None:
         """Undo `use_refresh_token` when the refresh could not finish for a passing reason."""

@@ -125,6 +125,9 @@ class GrantStore:
                 redirect_uri_provided_explicitly=redirect_uri_provided_explicitly,
                 expires_at=now + CODE_LIFETIME,
             )
+            # Sign-ins are rare and every one adds rows: each also clears what has expired, so the tables
+            # stay the size of what is live (a code lives 5 minutes, a refresh token 30 days, a grant 90).
+            await repo.purge_expired(now=now)
             await conn.commit()
         return code
 
