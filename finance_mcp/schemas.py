@@ -123,7 +123,18 @@ DerMerchant = Annotated[
     AfterValidator(_none_if_empty),
     Field(description="Normalised (derived) merchant name, up to 255 characters"),
 ]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _fits_lower_cased(tag: str) -> str:
+    """Tags are matched by their lower-cased form, which can be longer ("İ" lower-cases to two characters)."""
+    if len(tag.lower()) > 100:
+        raise ValueError("tag is longer than 100 characters once lower-cased; shorten it")
+    return tag
+
+
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_fits_lower_cased)
+]
 
 
 def _unique_tags(tags: list[str] | None) -> list[str] | None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -26,7 +25,7 @@ from typing import Any
 import anyio.to_thread
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import Result
+from sqlalchemy.engine import FrozenResult, Result
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -75,7 +74,7 @@ class Database(ABC):
     def connect(
         self, *, write: bool, transaction: bool = True, scan: bool = False
     ) -> contextlib.AbstractAsyncContextManager[Connection]:
-        """Open a transaction; it is rolled back on exit unless `commit()` was awaited.
+        """Open a unit of work: a transaction, rolled back on exit unless `commit()` was awaited.
 
         `transaction=False` promises that each statement stands on its own: a write unit that runs one
         statement (atomic by itself), or reads that need no common snapshot. A database may then skip the
@@ -132,8 +131,12 @@ class _SyncAdapter(Connection):
     async def execute(self, statement: Executable, parameters: Params = None) -> Result[Any]:
         if self._threaded:
             # The unit holds this connection alone and awaits each statement: one thread at a time uses it.
-            run = functools.partial(self._conn.execute, statement, parameters)  # pyright: ignore[reportArgumentType]
-            return await anyio.to_thread.run_sync(run)
+            # The rows are fetched there too (`freeze`): SQLite does part of a GROUP BY while rows are
+            # fetched, and that part must not run on the event loop either.
+            def run() -> FrozenResult[Any]:
+                return self._conn.execute(statement, parameters).freeze()  # pyright: ignore[reportArgumentType]
+
+            return (await anyio.to_thread.run_sync(run))()
         return self._conn.execute(statement, parameters)  # pyright: ignore[reportArgumentType]
 
     async def commit(self) -> None:
@@ -179,6 +182,12 @@ def _unicode_lower(value: str | None) -> str | None:
     return None if value is None else value.lower()
 
 
+# Scans (analytics) at once on SQLite, each holding a pooled connection on a worker thread. Every other
+# unit runs start to finish on the event loop without yielding, so it needs one more connection at most:
+# the pool is sized so that checking one out never waits (a wait would block the event loop itself).
+SQLITE_SCANS = 4
+
+
 class SqliteDatabase(Database):
     dialect = "sqlite"
 
@@ -187,9 +196,11 @@ class SqliteDatabase(Database):
             async_url(url),
             echo=echo,
             json_deserializer=_load_json,
+            pool_size=SQLITE_SCANS + 2,
             connect_args={"check_same_thread": False, "timeout": 10},
         )
         self._write_lock = asyncio.Lock()
+        self._scans = asyncio.Semaphore(SQLITE_SCANS)
         event.listen(self.engine, "connect", _configure_sqlite_connection)
         event.listen(self.engine, "begin", _begin_sqlite_transaction)
 
@@ -198,7 +209,8 @@ class SqliteDatabase(Database):
         self, *, write: bool, transaction: bool = True, scan: bool = False
     ) -> AsyncGenerator[Connection, None]:
         # Always a transaction: here it costs no round trip, and BEGIN IMMEDIATE is what orders the writers.
-        async with self._write_lock if write else contextlib.nullcontext(), _translated_outages():
+        writing = self._write_lock if write else contextlib.nullcontext()
+        async with self._scans if scan else contextlib.nullcontext(), writing, _translated_outages():
             with self.engine.connect() as conn:
                 conn.execution_options(finance_write=write)
                 begun = conn.begin()

@@ -116,7 +116,8 @@ def _record_statement() -> Select[Any]:
     # Own parameter names ("v_..."): an UPDATE would also SET any column whose name a parameter reuses.
     values = select(*(bindparam(shared.get(name, f"v_{name}"), type_=transactions.c[name].type) for name in names))
     stored = insert(transactions).from_select(names, values.select_from(moved)).returning(*COLUMNS).cte("stored")
-    tag_keys = func.unnest(bindparam("p_tag_keys", type_=ARRAY(String(100))))
+    # Unbounded: a cast to VARCHAR(100)[] would silently cut a longer key instead of refusing it.
+    tag_keys = func.unnest(bindparam("p_tag_keys", type_=ARRAY(String())))
     tagged = insert(transaction_tags).from_select(
         ["transaction_id", "tag", "household_id"],
         select(stored.c.id, tag_keys, bindparam("p_household", type_=transactions.c.household_id.type)).select_from(

@@ -83,6 +83,7 @@ async def record_transaction(
         if recorded is None:
             raise account_not_found(account_id)
         row, balance = recorded
+        # SQLite only, inside its transaction: on PostgreSQL Numeric(15, 2) already refused such a balance.
         check_balance(balance, account_id=account_id)
         await uow.commit()
     return TransactionCreated(transaction=to_transaction(row), account_balance=balance)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import anyio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -573,15 +574,22 @@ async def test_on_sqlite_analytics_queries_run_off_the_event_loop_thread(
     assert isinstance(db, SqliteDatabase)
     me = await make_principal()
     account = await open_account(db, me, "100")
-    await record(db, me, account.id, "-5", date="2026-03-02")
+    # Many groups: SQLite aggregates a GROUP BY partly while its rows are fetched, after the statement ran.
+    spent = [item("-1", date="2026-03-02", category=f"Category {n}") for n in range(300)]
+    await transactions.record_batch(db, me, account.id, spent)
     threads: dict[str, set[int]] = {"transactions": set(), "analytics": set()}
     phase = "transactions"
 
-    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        if not statement.startswith(("BEGIN", "ROLLBACK")):  # opening and closing the unit stay on the loop
-            threads[phase].add(threading.get_ident())
+    def progress() -> int:
+        threads[phase].add(threading.get_ident())
+        return 0  # go on
 
-    event.listen(db.engine, "before_cursor_execute", seen)
+    def watch(dbapi_connection: Any, *_: Any) -> None:
+        # SQLite calls this every 20 virtual-machine steps, while a statement runs *and* while rows are
+        # fetched: where it is called is where SQLite works (BEGIN and ROLLBACK take fewer steps).
+        dbapi_connection.set_progress_handler(progress, 20)
+
+    event.listen(db.engine, "checkout", watch)
     try:
         await transactions.list_transactions(db, me, TransactionFilter(account_id=account.id))
         phase = "analytics"
@@ -589,9 +597,40 @@ async def test_on_sqlite_analytics_queries_run_off_the_event_loop_thread(
             db, me, start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31), group_by="category"
         )
     finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
+        event.remove(db.engine, "checkout", watch)
 
-    assert summary.totals.spending == Decimal("5.00")
+    assert summary.totals.spending == Decimal("300.00")
     assert threads["transactions"] == {threading.get_ident()}
     assert threads["analytics"]
     assert threading.get_ident() not in threads["analytics"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_on_sqlite_many_analytics_calls_at_once_all_finish_beside_short_calls(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    """More summaries at once than the connection pool holds: they queue for a worker thread instead of
+    exhausting the pool (a pool that waits would block the event loop that has to finish them)."""
+    me = await make_principal()
+    account = await open_account(db, me, "100")
+    await record(db, me, account.id, "-5", date="2026-03-02")
+    summaries: list[Decimal] = []
+    listed: list[int] = []
+
+    async def summary() -> None:
+        found = await analytics.spending_summary(
+            db, me, start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31), group_by="category"
+        )
+        summaries.append(found.totals.spending)
+
+    async def listing() -> None:
+        listed.append((await transactions.list_transactions(db, me, TransactionFilter())).total)
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            for _ in range(24):
+                group.start_soon(summary)
+                group.start_soon(listing)
+
+    assert summaries == [Decimal("5.00")] * 24
+    assert listed == [1] * 24

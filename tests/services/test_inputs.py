@@ -45,6 +45,7 @@ BAD_FIELDS = [
     pytest.param({"der_merchant": "m" * 256}, "der_merchant", "at most 255 characters", id="der-merchant-256"),
     pytest.param({"tags": ["ok", "  "]}, "tags", "at least 1 character", id="blank-tag"),
     pytest.param({"tags": ["t" * 101]}, "tags", "at most 100 characters", id="tag-101"),
+    pytest.param({"tags": ["İ" * 100]}, "tags", "longer than 100 characters once lower-cased", id="tag-lower-201"),
     pytest.param({"tags": [f"t{n}" for n in range(51)]}, "tags", "at most 50 items", id="51-tags"),
     pytest.param({"tags": "food"}, "tags", "list", id="tags-not-a-list"),
     pytest.param({"date": "2026-02-30"}, "date", "date", id="impossible-date"),

@@ -35,7 +35,11 @@ def register(mcp: MCPServer) -> None:
         db: Db,
         currency: Currency = "USD",
         opening_balance: Annotated[
-            AmountIn, Field(description='Balance before any recorded transaction; negative for debts, e.g. "-1200.00"')
+            AmountIn,
+            Field(
+                description="Balance before any recorded transaction, at most 2 decimal places, as a string; "
+                'negative for debts, e.g. "-1200.00"'
+            ),
         ] = Decimal("0"),
     ) -> AccountRead:
         """Create an account (bank account, card, loan, cash...) in the household.

@@ -109,8 +109,12 @@ def register(mcp: MCPServer) -> None:
         tags: Annotated[
             list[FilterText] | None, Field(max_length=50, description="Has ANY of these tags (exact, any case)")
         ] = None,
-        min_amount: Annotated[AmountIn | None, Field(description="Amount at least this (signed)")] = None,
-        max_amount: Annotated[AmountIn | None, Field(description="Amount at most this (signed)")] = None,
+        min_amount: Annotated[
+            AmountIn | None, Field(description='Amount at least this (signed, at most 2 decimals, e.g. "-100.00")')
+        ] = None,
+        max_amount: Annotated[
+            AmountIn | None, Field(description='Amount at most this (signed, at most 2 decimals, e.g. "-10.00")')
+        ] = None,
         search: Annotated[
             FilterText | None, Field(description="Text in description, merchant, category or location")
         ] = None,
@@ -150,7 +154,9 @@ def register(mcp: MCPServer) -> None:
         principal: CurrentPrincipal,
         db: Db,
         account_id: Annotated[int | None, Field(ge=1, description="Move it to this account")] = None,
-        amount: Annotated[AmountIn | None, Field(description="New signed amount")] = None,
+        amount: Annotated[
+            AmountIn | None, Field(description='New signed amount, at most 2 decimal places, e.g. "-12.50"')
+        ] = None,
         date: Annotated[dt.date | None, Field(description="New date, YYYY-MM-DD")] = None,
         category: Annotated[Category | None, Field(description="New category")] = None,
         description: Description = None,
