@@ -9,6 +9,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -25,18 +26,21 @@ def load_settings() -> Settings:
         sys.exit(f"finance-mcp: configuration error\n{problems}")
 
 
-def _listening_socket(host: str, port: int, kind: type[socket.socket] = socket.socket) -> socket.socket:
+def _listening_socket(
+    address: tuple[str, int] | tuple[str, int, int, int], kind: type[socket.socket] = socket.socket
+) -> socket.socket:
     """A TCP socket bound with SO_REUSEADDR, SO_REUSEPORT and TCP_NODELAY, which accepted sockets inherit on Linux.
 
     uvicorn's own multi-worker bind uses proto 0, so asyncio never sets TCP_NODELAY on worker
     connections and every response waits ~40 ms for a delayed ACK (reference/mcp_sdk.md §16.1).
+    `address` is (host, port), or IPv6's (host, port, flowinfo, scope_id) as `getsockname()` gives it.
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
     sock = kind(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
+    sock.bind(address)
     return sock
 
 
@@ -52,9 +56,9 @@ class _ListenerPerWorker(socket.socket):
     on the same port: `_refuse_a_taken_port` checks first that nothing listens there.
     """
 
-    def __reduce__(self) -> tuple[Callable[[str, int], socket.socket], tuple[str, int]]:
-        host, port = self.getsockname()[:2]
-        return _listening_socket, (host, port)
+    def __reduce__(self) -> tuple[Callable[..., socket.socket], tuple[tuple[Any, ...]]]:
+        # The whole bound address: for IPv6 it carries the scope id a link-local address needs.
+        return _listening_socket, (self.getsockname(),)
 
 
 def _refuse_a_taken_port(host: str, port: int) -> None:
@@ -92,7 +96,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         uvicorn.Server(config).run()
         return
     _refuse_a_taken_port(settings.host, settings.port)
-    with _listening_socket(settings.host, settings.port, _ListenerPerWorker) as claim:
+    with _listening_socket((settings.host, settings.port), _ListenerPerWorker) as claim:
         Multiprocess(config, sockets=[claim]).run()
 
 
