@@ -21,23 +21,26 @@ def progress_line(row: dict[str, Any]) -> str:
 
 
 def add_ratios(rows: list[dict[str, Any]]) -> None:
-    """ratio = ops/s over the mean ping ops/s of the same wire and concurrency (same server process)."""
-    for row in rows:
-        pings = [
-            r["ops_per_s"]
-            for r in rows
+    """ratio = ops/s over the ping ops/s of the same server process, wire and concurrency: the mean of the
+    pings just before and just after the row where there are such (c16), else of all of them (c1; and each
+    ping row against all the pings, which shows the drift). cpu ratio: the same by server CPU per call."""
+    for index, row in enumerate(rows):
+        same = [
+            (i, r)
+            for i, r in enumerate(rows)
             if r["workload"] == "ping" and r["wire"] == row["wire"] and r["concurrency"] == row["concurrency"]
         ]
-        ceiling = sum(pings) / len(pings) if pings else 0.0
+        pings = [r for _, r in same]
+        if row["workload"] != "ping":
+            before = [r for i, r in same if i < index][-1:]
+            after = [r for i, r in same if i > index][:1]
+            if before and after:
+                pings = before + after
+        ceiling = sum(r["ops_per_s"] for r in pings) / len(pings) if pings else 0.0
         row["ceiling_ops_per_s"] = round(ceiling, 1)
         row["ratio"] = round(row["ops_per_s"] / ceiling, 3) if ceiling else None
         # The same comparison by server CPU per call: steadier when other processes share the machine.
-        costs = [
-            r["server_cpu_ms_per_call"]
-            for r in rows
-            if r["workload"] == "ping" and r["wire"] == row["wire"] and r["concurrency"] == row["concurrency"]
-            if r["server_cpu_ms_per_call"]
-        ]
+        costs = [r["server_cpu_ms_per_call"] for r in pings if r["server_cpu_ms_per_call"]]
         own = row["server_cpu_ms_per_call"]
         row["cpu_ratio"] = round(sum(costs) / len(costs) / own, 3) if costs and own else None
 

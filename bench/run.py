@@ -11,8 +11,9 @@ configuration (1 or 2 worker processes, STATELESS_HTTP on or off) start the benc
 Pinning: this process (the load generator) runs on core 0; a 1-worker server on core 1; a 2-worker server
 may use cores 0 and 1. PostgreSQL's backends are not pinned.
 
-Every ratio is a scenario's calls/s over the mean `ping` calls/s of the same server process, wire and
-concurrency (ping runs first and last in each block). After each write scenario every account's balance
+Every ratio is a scenario's calls/s over the `ping` calls/s of the same server process, wire and
+concurrency: at c16 the mean of the pings run just before and just after it (a ping runs between every two
+workloads), at c1 the mean of the block's pings. After each write scenario every account's balance
 must equal its opening balance plus the sum of its rows exactly, and each written account must have
 gained exactly the rows and the amount the client saw succeed (no lost updates).
 """
@@ -68,7 +69,7 @@ PAGE_KB = 1024
 
 @dataclass(frozen=True)
 class Block:
-    """Scenarios on one wire: ping first and last at each concurrency, the workloads in between."""
+    """Scenarios on one wire: at c16 ping before, between and after the workloads; at c1 ping first."""
 
     wire: str
     c1: tuple[str, ...] = ()
@@ -366,7 +367,9 @@ async def run_config(
                 keys = [k for k in listed if not args.workloads or k in args.workloads]
                 if not keys:
                     continue
-                sequence = ["ping", *keys, "ping"] if concurrency > 1 else ["ping", *keys]
+                # At c16 a ping runs between every two workloads: each ratio is taken against the pings
+                # measured just before and just after it, so drift in the machine's speed cancels.
+                sequence = [k for key in keys for k in ("ping", key)] + ["ping"] if concurrency > 1 else ["ping", *keys]
                 for key in sequence:
                     row = await run_scenario(
                         server,
