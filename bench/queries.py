@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Engine, event
 
 from bench.seed import (
@@ -68,6 +69,14 @@ def install_counters() -> None:
     event.listen(Engine, "begin", _count_begin)
     event.listen(Engine, "commit", _count_commit)
     event.listen(Engine, "rollback", _count_rollback)
+    # Reads on PostgreSQL's fast path (`Connection.rows`) go to asyncpg directly, past SQLAlchemy's events.
+    original = asyncpg.Connection.fetch
+
+    async def counted_fetch(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        _count(None, None, query)
+        return await original(self, query, *args, **kwargs)
+
+    asyncpg.Connection.fetch = counted_fetch  # type: ignore[method-assign]
 
 
 Call = Callable[[], Awaitable[Any]]

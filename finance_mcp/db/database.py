@@ -23,8 +23,9 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 import anyio.to_thread
+import asyncpg  # pyright: ignore[reportMissingTypeStubs]
 from sqlalchemy import Connection as SyncConnection
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Dialect, Engine, Select, create_engine, event, text
 from sqlalchemy.engine import FrozenResult, Result
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
@@ -66,6 +67,13 @@ class Connection(ABC):
     @abstractmethod
     async def commit(self) -> None: ...
 
+    async def rows(self, statement: Select[*tuple[Any, ...]], parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The rows of a *prebuilt* SELECT (built once, at module level, with named bind parameters) as
+        plain dicts, typed as its columns declare. A database may run these on a faster path."""
+        result = await self.execute(statement, parameters)
+        names = list(result.keys())
+        return [dict(zip(names, row, strict=True)) for row in result.all()]
+
 
 class Database(ABC):
     dialect: str
@@ -102,9 +110,17 @@ class Database(ABC):
 _OUTAGE_SQLSTATES = ("08", "57P", "53300")
 
 
+# asyncpg's own errors that mean the connection is gone or its protocol state is lost (e.g. the server's
+# "terminating connection" arriving in the middle of a query): only the `rows()` fast path sees them.
+_DRIVER_OUTAGES = (asyncpg.InterfaceError, asyncpg.InternalClientError, asyncpg.PostgresConnectionError)
+
+
 def _is_outage(error: BaseException) -> bool:
-    if isinstance(error, OperationalError | InterfaceError | OSError | ConnectionError):
+    if isinstance(error, (OperationalError, InterfaceError, OSError, ConnectionError, *_DRIVER_OUTAGES)):
         return True
+    if isinstance(error, asyncpg.PostgresError):  # raised by the driver itself on the `rows()` fast path
+        sqlstate = getattr(error, "sqlstate", None)
+        return isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES)
     if not isinstance(error, DBAPIError):
         return False
     sqlstate = getattr(error.orig, "sqlstate", None)
@@ -115,7 +131,7 @@ def _is_outage(error: BaseException) -> bool:
 async def _translated_outages() -> AsyncGenerator[None, None]:
     try:
         yield
-    except (DBAPIError, OSError, ConnectionError) as error:
+    except (DBAPIError, OSError, ConnectionError, asyncpg.PostgresError, *_DRIVER_OUTAGES) as error:
         if not _is_outage(error):
             raise
         logger.warning("database unavailable: %s", error.__class__.__name__, exc_info=True)
@@ -171,6 +187,38 @@ class _AutocommitAdapter(_AsyncAdapter):
 
     async def commit(self) -> None:
         """Nothing to do: the statement committed when it ran."""
+
+    async def rows(self, statement: Select[*tuple[Any, ...]], parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Reads go straight to the asyncpg connection: SQLAlchemy's async layer (greenlet, result
+        processing) costs more than the query itself here (get_account 289 -> 165 µs CPU in process).
+        The values are already what the column types give: NUMERIC(15, 2) as two-place Decimals, UTC
+        timestamps, and JSON decoded by the codec SQLAlchemy installs on every connection."""
+        if self._statements_left is not None:
+            return await super().rows(statement, parameters)  # a write unit counts its one statement
+        sql, names = _driver_sql(statement, self._conn.dialect)
+        driver = (await self._conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        try:
+            records = await driver.fetch(sql, *(parameters[name] for name in names))
+        except Exception as error:
+            if _is_outage(error) or driver.is_closed():
+                await self._conn.invalidate()  # the pool must not hand this connection out again
+            raise
+        return [dict(record) for record in records]
+
+
+_DRIVER_SQL: dict[Select[*tuple[Any, ...]], tuple[str, tuple[str, ...]]] = {}
+
+
+def _driver_sql(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    """A prebuilt statement's PostgreSQL text and the order of its parameters, compiled once."""
+    found = _DRIVER_SQL.get(statement)
+    if found is None:
+        compiled = statement.compile(dialect=dialect)
+        if compiled.binds and any(b.type._cached_bind_processor(dialect) for b in compiled.binds.values()):  # pyright: ignore[reportPrivateUsage]
+            raise ValueError("Connection.rows() takes statements whose parameters need no conversion")
+        found = _DRIVER_SQL[statement] = (str(compiled), tuple(compiled.positiontup or ()))
+    return found
 
 
 def _load_json(text: str) -> Any:

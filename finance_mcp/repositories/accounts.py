@@ -86,15 +86,14 @@ class AccountRepository:
         result = await self._conn.execute(_INSERT, {**row, "created_at": now, "updated_at": now})
         return result.mappings().one()
 
-    async def get(self, account_id: int) -> RowMapping | None:
+    async def get(self, account_id: int) -> dict[str, Any] | None:
         if not storable(account_id):
             return None
-        result = await self._conn.execute(_GET, self._params(p_account=account_id))
-        return result.mappings().first()
+        found = await self._conn.rows(_GET, self._params(p_account=account_id))
+        return found[0] if found else None
 
-    async def list(self) -> list[RowMapping]:
-        result = await self._conn.execute(_LIST, self._params())
-        return list(result.mappings().all())
+    async def list(self) -> list[dict[str, Any]]:
+        return await self._conn.rows(_LIST, self._params())
 
     async def lock(self, account_id: int) -> bool:
         """Lock the account row for the rest of the transaction; False when it is not in the household."""

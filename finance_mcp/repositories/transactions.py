@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -209,12 +209,14 @@ class TransactionRepository:
         row = result.mappings().first()
         return None if row is None else (row, row["account_balance"])
 
-    async def get(self, transaction_id: int, *, for_update: bool = False) -> RowMapping | None:
+    async def get(self, transaction_id: int, *, for_update: bool = False) -> Mapping[Any, Any] | None:
         if not storable(transaction_id):
             return None
-        statement = _GET_FOR_UPDATE if for_update else _GET
-        result = await self._conn.execute(statement, {"p_id": transaction_id, "p_household": self._household_id})
-        return result.mappings().first()
+        params = {"p_id": transaction_id, "p_household": self._household_id}
+        if for_update:
+            return (await self._conn.execute(_GET_FOR_UPDATE, params)).mappings().first()
+        found = await self._conn.rows(_GET, params)
+        return found[0] if found else None
 
     async def update(self, transaction_id: int, values: dict[str, Any], *, now: dt.datetime) -> RowMapping:
         statement = (
@@ -252,8 +254,7 @@ class TransactionRepository:
             params["p_limit"] = limit + 1
             if after is not None:
                 params |= {"p_date": after[0], "p_id": after[1]}
-            statement = _ACCOUNT_PAGE if after is None else _ACCOUNT_PAGE_AFTER
-            rows = _dicts(await self._conn.execute(statement, params))
+            rows = await self._conn.rows(_ACCOUNT_PAGE if after is None else _ACCOUNT_PAGE_AFTER, params)
             total = int(rows[0]["total"]) if rows else None
             return Page(rows[:limit], len(rows) > limit, total)
         conditions = self._conditions(filters)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-
-from sqlalchemy import RowMapping
+from collections.abc import Mapping
+from typing import Any
 
 from finance_mcp.db.database import Database
 from finance_mcp.errors import Invalid, NotFound
@@ -19,7 +19,7 @@ def account_not_found(account_id: int) -> NotFound:
     )
 
 
-def to_account(row: RowMapping) -> AccountRead:
+def to_account(row: Mapping[Any, Any]) -> AccountRead:
     return AccountRead.model_validate(dict(row))
 
 

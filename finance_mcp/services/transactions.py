@@ -13,8 +13,6 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import RowMapping
-
 from finance_mcp.db.database import Database
 from finance_mcp.errors import Invalid, NotFound
 from finance_mcp.identity import Permission, Principal
@@ -44,7 +42,7 @@ def transaction_not_found(transaction_id: int) -> NotFound:
     )
 
 
-def to_transaction(row: RowMapping) -> TransactionRead:
+def to_transaction(row: Mapping[Any, Any]) -> TransactionRead:
     return TransactionRead.model_validate(dict(row))
 
 

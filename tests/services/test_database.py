@@ -3,6 +3,7 @@ the server closed are replaced instead of failing a call (there is no per-call p
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import anyio
@@ -10,7 +11,15 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
-from finance_mcp.db.database import Database, PostgresDatabase, open_database
+from finance_mcp.db.database import Connection, Database, PostgresDatabase, open_database
+from finance_mcp.errors import Unavailable
+from finance_mcp.identity import Identity, Role
+from finance_mcp.repositories.accounts import _GET as _GET_ACCOUNT  # pyright: ignore[reportPrivateUsage]
+from finance_mcp.repositories.transactions import _ACCOUNT_PAGE  # pyright: ignore[reportPrivateUsage]
+from finance_mcp.schemas import AccountCreate
+from finance_mcp.services import accounts, transactions
+from finance_mcp.services.identity import IdentityService
+from tests.services.helpers import item
 
 pytestmark = pytest.mark.anyio
 
@@ -25,6 +34,10 @@ async def pg(postgres_url: str) -> AsyncIterator[PostgresDatabase]:
         yield db
     finally:
         await db.dispose()
+
+
+async def backend_pid_of(conn: Connection) -> int:
+    return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
 
 
 async def backend_pid(db: Database) -> int:
@@ -71,3 +84,47 @@ async def probe_outlives_its_statement(pg: PostgresDatabase, *, transaction: boo
 async def test_reads_without_a_transaction_run_each_statement_on_its_own(pg: PostgresDatabase) -> None:
     assert await probe_outlives_its_statement(pg, transaction=True) is True
     assert await probe_outlives_its_statement(pg, transaction=False) is False
+
+
+async def test_reads_on_the_driver_fast_path_give_exactly_what_sqlalchemy_gives(pg: PostgresDatabase) -> None:
+    identity = Identity(auth_user_id="1", tenant_id=f"t{uuid.uuid4().hex[:10]}", email=None, role=Role.OWNER)
+    me = await IdentityService(pg).resolve(identity)
+    account = await accounts.create_account(
+        pg, me, AccountCreate.model_validate({"name": "Fast", "account_type": "checking", "opening_balance": "10"})
+    )
+    await transactions.record_transaction(pg, me, account.id, item("-2.5", tags=["Trip", "food"]))
+    page = (_ACCOUNT_PAGE, {"p_household": me.household_id, "p_account": account.id, "p_limit": 5})
+    one = (_GET_ACCOUNT, {"p_household": me.household_id, "p_account": account.id})
+
+    for statement, params in (page, one):
+        async with pg.connect(write=False, transaction=False) as conn:
+            fast = await conn.rows(statement, params)
+        async with pg.connect(write=False) as conn:  # a transaction: the plain SQLAlchemy path
+            plain = await conn.rows(statement, params)
+        assert fast == plain
+        assert [{k: type(v) for k, v in row.items()} for row in fast] == [
+            {k: type(v) for k, v in row.items()} for row in plain
+        ]
+    assert fast[0]["balance"].as_tuple().exponent == -2
+
+
+async def test_a_connection_lost_during_a_fast_read_is_unavailable_and_the_next_call_works(
+    pg: PostgresDatabase, postgres_url: str
+) -> None:
+    statement, params = _GET_ACCOUNT, {"p_household": 0, "p_account": 1}
+
+    async def read_after_the_server_closed_the_connection() -> None:
+        async with pg.connect(write=False, transaction=False) as conn:
+            pid = await backend_pid_of(conn)
+            admin = await asyncpg.connect(postgres_url, timeout=5)
+            try:
+                assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+            finally:
+                await admin.close()
+            await conn.rows(statement, params)
+
+    with pytest.raises(Unavailable):
+        await read_after_the_server_closed_the_connection()
+
+    async with pg.connect(write=False, transaction=False) as conn:
+        assert await conn.rows(statement, params) == []
