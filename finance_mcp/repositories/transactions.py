@@ -27,9 +27,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Result
 
-from finance_mcp.db.database import Connection
+from finance_mcp.db.database import Connection, as_dicts
 from finance_mcp.db.models import accounts, transaction_tags, transactions
 from finance_mcp.db.types import Money
 from finance_mcp.repositories.accounts import AccountRepository, balance_bounds
@@ -137,12 +136,6 @@ class Page:
     rows: list[dict[str, Any]]
     more: bool
     total: int | None  # how many match, when the page's own statement could tell (else count them)
-
-
-def _dicts(result: Result[Any]) -> list[dict[str, Any]]:
-    """Rows as plain dicts: a quarter of the cost of `dict(RowMapping)` on a page of 50."""
-    names = list(result.keys())
-    return [dict(zip(names, row, strict=True)) for row in result.all()]
 
 
 def tag_key(tag: str) -> str:
@@ -261,7 +254,7 @@ class TransactionRepository:
         if after is not None:
             conditions.append(tuple_(transactions.c.date, transactions.c.id) < tuple_(*after))
         statement = select(*COLUMNS).where(*conditions).order_by(*_NEWEST_FIRST).limit(limit + 1)
-        rows = _dicts(await self._conn.execute(statement))
+        rows = as_dicts(await self._conn.execute(statement))
         return Page(rows[:limit], len(rows) > limit, None)
 
     async def count(self, filters: TransactionFilter) -> int:

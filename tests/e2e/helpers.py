@@ -154,3 +154,20 @@ async def open_legacy_session(http: httpx2.AsyncClient, url: str, token: str) ->
     response = await http.post(url, json=initialized, headers=legacy_headers(session_id, bearer(token)))
     assert response.status_code == 202, response.text
     return session_id
+
+
+# The contract's tools (DESIGN.md), in its order: the e2e catalogue test and the bad-input fuzzing share it.
+CONTRACT_TOOLS = (
+    "whoami",
+    "list_accounts",
+    "create_account",
+    "get_account",
+    "update_account",
+    "delete_account",
+    "create_transaction",
+    "create_transactions_batch",
+    "list_transactions",
+    "get_transaction",
+    "update_transaction",
+    "delete_transaction",
+)

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from mcp import MCPError
 
 from tests.e2e.helpers import (
+    CONTRACT_TOOLS,
     assert_safe,
     bearer,
     jsonrpc_message,
@@ -292,22 +293,6 @@ def tool_fields(t: Target) -> dict[str, tuple[dict[str, Any], dict[str, st.Searc
             {"transaction_id"},
         ),
     }
-
-
-CONTRACT_TOOLS = [
-    "whoami",
-    "list_accounts",
-    "create_account",
-    "get_account",
-    "update_account",
-    "delete_account",
-    "create_transaction",
-    "create_transactions_batch",
-    "list_transactions",
-    "get_transaction",
-    "update_transaction",
-    "delete_transaction",
-]
 
 
 @st.composite

@@ -42,7 +42,7 @@ async def backend_pid_of(conn: Connection) -> int:
 
 async def backend_pid(db: Database) -> int:
     async with db.connect(write=False, transaction=False) as conn:
-        return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+        return await backend_pid_of(conn)
 
 
 async def test_a_pooled_connection_the_server_closed_is_replaced_without_failing_the_call(
