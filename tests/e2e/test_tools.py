@@ -6,24 +6,11 @@ import json
 
 import pytest
 
-from tests.e2e.helpers import MONEY, balance, call, fresh_sub, fresh_tenant, make_account, refusal
+from tests.e2e.helpers import CONTRACT_TOOLS, MONEY, balance, call, fresh_sub, fresh_tenant, make_account, refusal
 
 pytestmark = pytest.mark.anyio
 
-TOOLS = {
-    "whoami",
-    "create_account",
-    "list_accounts",
-    "get_account",
-    "update_account",
-    "delete_account",
-    "create_transaction",
-    "create_transactions_batch",
-    "list_transactions",
-    "get_transaction",
-    "update_transaction",
-    "delete_transaction",
-}
+TOOLS = set(CONTRACT_TOOLS)
 ANALYTICS = {"spending_summary", "cash_flow", "net_worth", "top_merchants", "category_trends"}
 TOOLS |= ANALYTICS
 READ_ONLY = {"whoami", "list_accounts", "get_account", "list_transactions", "get_transaction", *ANALYTICS}
@@ -630,3 +617,10 @@ async def test_list_transactions_filters_combine_and_match_as_documented(server,
             await client.call_tool("list_transactions", {"start_date": "2026-05-03", "end_date": "2026-05-01"})
         )
         assert "start_date" in swapped
+
+
+async def test_a_tag_filter_longer_than_any_tag_can_be_is_refused(server, connect):
+    async with connect(server.token(tenant=fresh_tenant())) as client:
+        said = refusal(await client.call_tool("list_transactions", {"tags": ["t" * 101]}))
+    assert "tags" in said
+    assert "100 characters" in said

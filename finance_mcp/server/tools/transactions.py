@@ -36,6 +36,8 @@ AccountId = Annotated[int, Field(ge=1, description="Account id, from list_accoun
 TransactionId = Annotated[int, Field(ge=1, description="Transaction id, from list_transactions")]
 Day = Annotated[dt.date, Field(description="Date as YYYY-MM-DD")]
 FilterText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+# A tag filter longer than any tag can be is refused, not answered with nothing.
+TagText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 def register(mcp: MCPServer) -> None:
@@ -107,7 +109,7 @@ def register(mcp: MCPServer) -> None:
         merchant: Annotated[FilterText | None, Field(description="Merchant contains this text, any case")] = None,
         der_merchant: Annotated[FilterText | None, Field(description="Derived merchant contains this text")] = None,
         tags: Annotated[
-            list[FilterText] | None, Field(max_length=50, description="Has ANY of these tags (exact, any case)")
+            list[TagText] | None, Field(max_length=50, description="Has ANY of these tags (exact, any case)")
         ] = None,
         min_amount: Annotated[
             AmountIn | None, Field(description='Amount at least this (signed, at most 2 decimals, e.g. "-100.00")')
