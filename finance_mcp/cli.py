@@ -1,4 +1,4 @@
-"""`finance-mcp serve | migrate | token | api-key create`."""
+"""`finance-mcp serve | migrate | backup | token | api-key create`."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from finance_mcp import __version__
 from finance_mcp.settings import Settings
 
 APP = "finance_mcp.server.app:create_app"
@@ -72,7 +74,16 @@ def _refuse_a_taken_port(host: str, port: int) -> None:
             sys.exit(f"finance-mcp: cannot serve on {host}:{port}: {error.strerror or error}")
 
 
-def serve(host: str | None, port: int | None, workers: int) -> None:
+def _refuse_an_unmigrated_database(database_url: str) -> None:
+    """Checked once here, before any worker starts (a worker that failed its start-up would be restarted)."""
+    from finance_mcp.db.schema import schema_problem
+
+    problem = asyncio.run(schema_problem(database_url))
+    if problem is not None:
+        sys.exit(f"finance-mcp: {problem}")
+
+
+def serve(host: str | None, port: int | None, workers: int, *, migrate_first: bool = False) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
@@ -82,6 +93,9 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     if port:
         os.environ["PORT"] = str(port)
     settings = load_settings()
+    if migrate_first:
+        migrate()
+    _refuse_an_unmigrated_database(settings.database_url)
     config = uvicorn.Config(
         APP,
         factory=True,
@@ -105,6 +119,17 @@ def migrate() -> None:
 
     upgrade(load_settings().database_url)
     print("finance-mcp: database is at the latest schema")  # noqa: T201
+
+
+def backup(output: Path) -> None:
+    from finance_mcp.backup import BackupError
+    from finance_mcp.backup import backup as write_backup
+
+    try:
+        described = write_backup(load_settings().database_url, output)
+    except BackupError as error:
+        sys.exit(f"finance-mcp: backup failed: {error}")
+    print(f"finance-mcp: backed up {described} to {output}")  # noqa: T201
 
 
 def token(sub: str, tenant: str | None, role: str, email: str | None, ttl: int) -> None:
@@ -188,12 +213,16 @@ def _add_api_key_commands(api_key: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="finance-mcp", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"finance-mcp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_cmd = commands.add_parser("serve", help="serve MCP over streamable HTTP at /mcp")
     serve_cmd.add_argument("--host", help="interface to bind (default: HOST or 127.0.0.1)")
     serve_cmd.add_argument("--port", type=int, help="port (default: PORT or 8000)")
     serve_cmd.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve_cmd.add_argument("--migrate", action="store_true", help="migrate first (one server on the database only)")
     commands.add_parser("migrate", help="upgrade the database to the latest schema")
+    backup_cmd = commands.add_parser("backup", help="write a consistent copy of the database while it serves")
+    backup_cmd.add_argument("--output", required=True, type=Path, help="new file: SQLite copy or pg_dump archive")
     token_cmd = commands.add_parser("token", help="mint a development token signed with the local SECRET_KEY")
     token_cmd.add_argument("--sub", default="1", help="user id (MCP_Auth 'sub')")
     token_cmd.add_argument("--tenant", default="2", help="tenant id = household; pass '' for a personal one")
@@ -203,9 +232,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     _add_api_key_commands(commands.add_parser("api-key", help="API keys for clients that send a fixed header"))
     args = parser.parse_args(argv)
     if args.command == "serve":
-        serve(args.host, args.port, args.workers)
+        serve(args.host, args.port, args.workers, migrate_first=args.migrate)
     elif args.command == "migrate":
         migrate()
+    elif args.command == "backup":
+        backup(args.output)
     elif args.command == "api-key":
         api_key_create(args)
     else:

@@ -10,10 +10,12 @@ import shlex
 from pathlib import Path
 
 from finance_mcp.cli import load_settings
-from finance_mcp.db.migrate import PROJECT_ROOT, upgrade
+from finance_mcp.db.migrate import upgrade
 from finance_mcp.server.auth import mint_token
 
 DAY = 86400
+# `make run` runs from a checkout: the template is the repository's own.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 INSPECTOR = "npx -y @modelcontextprotocol/inspector@2.12.0 --cli"
 
 

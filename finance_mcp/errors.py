@@ -26,3 +26,7 @@ class Conflict(FinanceError):
 
 class Unavailable(FinanceError):
     """The database could not be reached; the operation may be retried."""
+
+
+class SchemaNotMigrated(FinanceError):
+    """The database's tables are not the ones this code needs; only `finance-mcp migrate` fixes it."""

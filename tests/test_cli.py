@@ -187,7 +187,7 @@ def serving(directory: Path, *, host: str = "127.0.0.1", workers: int = 2) -> It
     log = directory / f"serve-{port}.log"
     env = {"SECRET_KEY": SECRET, "DATABASE_URL": f"sqlite:///{directory / 'serve.db'}", "LOG_LEVEL": "INFO"}
     environment = {k: v for k, v in os.environ.items() if k not in SERVER_VARIABLES} | env
-    command = [sys.executable, "-m", "finance_mcp", "serve", "--host", host, "--port", str(port)]
+    command = [sys.executable, "-m", "finance_mcp", "serve", "--migrate", "--host", host, "--port", str(port)]
     with log.open("wb") as output:
         process = subprocess.Popen(
             [*command, "--workers", str(workers)], cwd=directory, env=environment, stdout=output, stderr=output
@@ -364,7 +364,7 @@ def test_a_second_server_on_a_taken_port_fails_instead_of_sharing_it(tmp_path: P
     with serving(tmp_path) as server:
         second = run_cli(
             tmp_path,
-            *("serve", "--host", server.host, "--port", str(server.port), "--workers", "2"),
+            *("serve", "--migrate", "--host", server.host, "--port", str(server.port), "--workers", "2"),
             SECRET_KEY=SECRET,
             DATABASE_URL=f"sqlite:///{tmp_path / 'other.db'}",
         )

@@ -33,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Executable
 
-from finance_mcp.errors import Unavailable
+from finance_mcp.db.schema import SCHEMA_MESSAGE, is_missing_schema
+from finance_mcp.errors import SchemaNotMigrated, Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +137,11 @@ async def _translated_outages() -> AsyncGenerator[None, None]:
     try:
         yield
     except (DBAPIError, OSError, ConnectionError, asyncpg.PostgresError, *_DRIVER_OUTAGES) as error:
+        if is_missing_schema(error):  # not an outage: retrying cannot help, migrating does
+            logger.warning(
+                "the database lacks a table or column (run finance-mcp migrate): %s", getattr(error, "orig", error)
+            )
+            raise SchemaNotMigrated(SCHEMA_MESSAGE) from error
         if not _is_outage(error):
             raise
         logger.warning("database unavailable: %s", error.__class__.__name__, exc_info=True)

@@ -88,6 +88,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
     async def lifespan(_server: MCPServer) -> AsyncGenerator[ServerState]:
         state.open()
         try:
+            await state.require_schema()
             yield state
         finally:
             await state.close()
@@ -136,12 +137,9 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
 
     @mcp.custom_route("/health", methods=["GET"], include_in_schema=False)
     async def health(_request: Request) -> Response:
-        ok = state.running and await state.db.ping()
-        body = {
-            "status": "healthy" if ok else "unhealthy",
-            "version": __version__,
-            "database": "ok" if ok else "unavailable",
-        }
+        database = await state.database_health()  # "ok", "unavailable" or "schema not migrated: ..."
+        ok = database == "ok"
+        body = {"status": "healthy" if ok else "unhealthy", "version": __version__, "database": database}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     return mcp, state

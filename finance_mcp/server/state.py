@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from finance_mcp.db.database import Database, open_database
+from finance_mcp.db.schema import schema_status
+from finance_mcp.errors import Unavailable
 from finance_mcp.services.identity import IdentityService
 from finance_mcp.settings import Settings
 
@@ -25,6 +27,25 @@ class ServerState:
         if self._db is not None:
             await self._db.dispose()
         self._db = self._identities = None
+
+    async def require_schema(self) -> None:
+        """Refuse to serve a database that is not at the code's schema (`finance-mcp serve` checks first and
+        says so plainly; this covers `uvicorn --factory`). An unreachable one is served: it may come back."""
+        try:
+            problem = (await schema_status(self.db)).problem()
+        except Unavailable:
+            return
+        if problem is not None:
+            raise RuntimeError(f"finance-mcp: {problem}")
+
+    async def database_health(self) -> str:
+        """`/health`'s word on the database: "ok", "unavailable", or what its schema needs."""
+        if self._db is None:
+            return "unavailable"
+        try:
+            return (await schema_status(self._db)).summary
+        except Unavailable:
+            return "unavailable"
 
     @property
     def running(self) -> bool:
