@@ -110,3 +110,15 @@ def make_principal(identities: IdentityService) -> MakePrincipal:
 @pytest.fixture
 def tmp_sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'fresh.db'}"
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_server: str) -> Iterator[str]:
+    """A new, empty database of its own on the test server (`postgres_server` brings the skip-or-fail policy)."""
+    server = postgres_server.rsplit("/", 1)[0]
+    name = f"finance_mcp_fresh_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{server}/{name}"
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
