@@ -223,7 +223,7 @@ class OAuthRegistrationCount(Base):
     __tablename__ = "oauth_registration_counts"
 
     source: Mapped[str] = mapped_column(String(64), primary_key=True)
-    window: Mapped[int] = mapped_column(BigInteger(), index=True)
+    window_index: Mapped[int] = mapped_column(BigInteger(), index=True)
     count: Mapped[int] = mapped_column(Integer())
 
 

@@ -25,12 +25,12 @@ def upgrade() -> None:
     op.create_table(
         "oauth_registration_counts",
         sa.Column("source", sa.String(length=64), nullable=False),
-        sa.Column("window", sa.BigInteger(), nullable=False),
+        sa.Column("window_index", sa.BigInteger(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("source", name=op.f("pk_oauth_registration_counts")),
     )
     with op.batch_alter_table("oauth_registration_counts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_oauth_registration_counts_window"), ["window"], unique=False)
+        batch_op.create_index(batch_op.f("ix_oauth_registration_counts_window_index"), ["window_index"], unique=False)
     with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_oauth_clients_created_at"), ["created_at"], unique=False)
     with op.batch_alter_table("oauth_grants", schema=None) as batch_op:
@@ -59,5 +59,5 @@ def downgrade() -> None:
     with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_oauth_clients_created_at"))
     with op.batch_alter_table("oauth_registration_counts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_oauth_registration_counts_window"))
+        batch_op.drop_index(batch_op.f("ix_oauth_registration_counts_window_index"))
     op.drop_table("oauth_registration_counts")

@@ -1,0 +1,29 @@
+"""POST /register: RFC 7591 dynamic registration (the SDK's handler), behind a limit on how many clients
+may register from one address and from everyone per window (counted in the database, so shared by every
+worker and replica). Refused with 429 and Retry-After; nothing is stored."""
+
+from __future__ import annotations
+
+from mcp.server.auth.handlers.register import RegistrationHandler
+from mcp.server.auth.settings import ClientRegistrationOptions
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from finance_mcp.server.oauth.provider import BridgeProvider
+
+
+class Registration:
+    def __init__(self, provider: BridgeProvider, options: ClientRegistrationOptions) -> None:
+        self._provider = provider
+        self._sdk = RegistrationHandler(provider, options)
+
+    async def handle(self, request: Request) -> Response:
+        retry_after = await self._provider.admit_registration(request.client.host if request.client else None)
+        if retry_after is not None:
+            content = {
+                "error": "temporarily_unavailable",
+                "error_description": f"too many client registrations; try again in {retry_after} seconds, or "
+                "use a client ID metadata document (an https client_id), which needs no registration",
+            }
+            return JSONResponse(content, status_code=429, headers={"Retry-After": str(retry_after)})
+        return await self._sdk.handle(request)
