@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import insert, text, update
 from sqlalchemy.sql import Executable
 from starlette.applications import Starlette
@@ -27,6 +28,8 @@ from starlette.routing import Route
 from finance_mcp.db.database import open_database
 from finance_mcp.db.migrate import upgrade
 from finance_mcp.db.models import oauth_clients
+from finance_mcp.services.oauth_registrations import source_of
+from finance_mcp.settings import Settings
 from tests.conftest import PG_HOST, _pg_admin  # pyright: ignore[reportPrivateUsage]
 from tests.e2e.conftest import RunningServer, bridge_server, drain_output, mcp_auth, start_server, stop_server
 from tests.e2e.mcp_auth_stand_in import McpAuthStandIn, serving
@@ -447,3 +450,19 @@ async def test_a_redirect_uri_registered_before_the_policy_is_neither_redirected
         response = await http.get(authorize_url(guarded.base_url, Client(client_id, None, evil), challenge, **extra))
         assert response.status_code == 400, response.headers.get("location")
         assert "location" not in response.headers
+
+
+# ---- settings and keys --------------------------------------------------------------------------------------
+
+
+def test_fetching_private_client_id_documents_is_refused_on_a_public_server() -> None:
+    with pytest.raises(ValidationError, match="OAUTH_CIMD_ALLOW_PRIVATE_ADDRESSES=true"):
+        Settings(secret_key="k" * 40, public_url="https://finance.example.com", oauth_cimd_allow_private_addresses=True)
+    assert Settings(secret_key="k" * 40, oauth_cimd_allow_private_addresses=True).oauth_cimd_allow_private_addresses
+
+
+def test_ipv6_addresses_count_per_64_and_mapped_ipv4_as_ipv4() -> None:
+    assert source_of("2001:db8:1:2:aaaa::1") == source_of("2001:db8:1:2:ffff::9") == "address:2001:db8:1:2::/64"
+    assert source_of("2001:db8:1:3::1") != source_of("2001:db8:1:2::1")
+    assert source_of("::ffff:192.0.2.7") == source_of("192.0.2.7") == "address:192.0.2.7"
+    assert source_of(None) == "address:unknown"
