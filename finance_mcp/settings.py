@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     oauth_bridge: bool | None = None
     api_keys: bool = True
+    # The login bridge's client registration and Client ID Metadata Documents (see .env.example).
+    oauth_registrations_per_address: int = Field(default=20, ge=1)
+    oauth_registrations_total: int = Field(default=200, ge=1)
+    oauth_registration_window_seconds: int = Field(default=3600, ge=60, le=86400)
+    oauth_unused_client_hours: int = Field(default=24, ge=1, le=24 * 90)
+    oauth_client_id_metadata_documents: bool = True
+    oauth_cimd_allow_private_addresses: bool = False
 
     @field_validator("secret_key")
     @classmethod
@@ -85,6 +92,18 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"OAUTH_BRIDGE=true serves a password sign-in page at {self.public_base_url}, which is plain http "
                 "on a non-local host; set PUBLIC_URL=https://... (TLS in front of the server), or OAUTH_BRIDGE=false"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _private_documents_only_on_a_local_server(self) -> Settings:
+        if (
+            self.oauth_cimd_allow_private_addresses
+            and (urlsplit(self.public_base_url).hostname or "") not in LOOPBACK_HOSTS
+        ):
+            raise ValueError(
+                "OAUTH_CIMD_ALLOW_PRIVATE_ADDRESSES=true lets anyone make this server fetch plain-http and internal "
+                f"addresses; it is for tests on one machine only, and {self.public_base_url} is not local: unset it"
             )
         return self
 

@@ -161,7 +161,8 @@ class OAuthClient(Base):
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     secret_hash: Mapped[str | None] = mapped_column(String(64))
     client_metadata: Mapped[dict[str, object]] = mapped_column(JSON())
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Indexed for the purge of clients registered long ago and never used (no grant).
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class OAuthGrant(Base):
@@ -171,7 +172,8 @@ class OAuthGrant(Base):
     __tablename__ = "oauth_grants"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"))
+    # A registered client's id, or a Client ID Metadata Document's URL (such a client has no row of its own).
+    client_id: Mapped[str] = mapped_column(String(255), index=True)
     auth_user_id: Mapped[str] = mapped_column(String(255))
     tenant_id: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(320))
@@ -214,6 +216,17 @@ class OAuthRefreshToken(Base):
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class OAuthRegistrationCount(Base):
+    """How many client registrations one source (an address, or "all") made in the current fixed window:
+    one row per source, counted with one atomic upsert so every worker and replica shares the limit."""
+
+    __tablename__ = "oauth_registration_counts"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_index: Mapped[int] = mapped_column(BigInteger(), index=True)
+    count: Mapped[int] = mapped_column(Integer())
+
+
 households: Table = Base.metadata.tables["households"]
 users: Table = Base.metadata.tables["users"]
 accounts: Table = Base.metadata.tables["accounts"]
@@ -224,3 +237,4 @@ oauth_clients: Table = Base.metadata.tables["oauth_clients"]
 oauth_grants: Table = Base.metadata.tables["oauth_grants"]
 oauth_codes: Table = Base.metadata.tables["oauth_codes"]
 oauth_refresh_tokens: Table = Base.metadata.tables["oauth_refresh_tokens"]
+oauth_registration_counts: Table = Base.metadata.tables["oauth_registration_counts"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import CursorResult, RowMapping, bindparam, delete, insert, select, update
+from sqlalchemy import CursorResult, RowMapping, bindparam, delete, exists, insert, select, update
 
 from finance_mcp.db.database import Connection
 from finance_mcp.db.models import oauth_clients, oauth_codes, oauth_grants, oauth_refresh_tokens
@@ -80,6 +80,13 @@ _PURGE = tuple(
     for table in (oauth_codes, oauth_refresh_tokens, oauth_grants)
 )
 
+# A client registered before the cutoff that no sign-in ever used (no grant, live or not) is abandoned:
+# anonymous registration would otherwise grow the table for ever.
+_PURGE_UNUSED_CLIENTS = delete(oauth_clients).where(
+    oauth_clients.c.created_at < bindparam("p_cutoff"),
+    ~exists().where(oauth_grants.c.client_id == oauth_clients.c.client_id),
+)
+
 
 class OAuthRepository:
     def __init__(self, conn: Connection) -> None:
@@ -137,6 +144,13 @@ class OAuthRepository:
             result: CursorResult[Any] = await self._conn.execute(statement, {"p_now": now})  # type: ignore[assignment]
             removed += result.rowcount
         return removed
+
+    async def purge_unused_clients(self, *, registered_before: dt.datetime) -> int:
+        """Delete every client registered before the cutoff that has no grant; how many went."""
+        result: CursorResult[Any] = await self._conn.execute(  # type: ignore[assignment]
+            _PURGE_UNUSED_CLIENTS, {"p_cutoff": registered_before}
+        )
+        return result.rowcount
 
     async def release_refresh_token(self, token_id: int) -> None:
         """Undo `use_refresh_token` when the refresh could not finish for a passing reason."""

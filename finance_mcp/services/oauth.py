@@ -22,6 +22,7 @@ UPSTREAM_SEALING = "mcp_auth refresh token"
 CODE_LIFETIME = dt.timedelta(minutes=5)
 REFRESH_LIFETIME = dt.timedelta(days=30)
 GRANT_LIFETIME = dt.timedelta(days=90)
+UNUSED_CLIENT_LIFETIME = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +67,25 @@ def _now() -> dt.datetime:
 
 
 class GrantStore:
-    def __init__(self, db: Database, sealer: Sealer) -> None:
+    def __init__(
+        self, db: Database, sealer: Sealer, *, unused_client_lifetime: dt.timedelta = UNUSED_CLIENT_LIFETIME
+    ) -> None:
         self._db = db
         self._sealer = sealer
+        self._unused_client_lifetime = unused_client_lifetime
 
     # ---- clients ------------------------------------------------------------------------------------
 
     async def register_client(self, client_id: str, secret: str | None, client_metadata: dict[str, Any]) -> None:
+        """Store a new client; each registration also drops the clients that were registered and never used."""
+        now = _now()
         async with self._db.connect(write=True) as conn:
+            repo = OAuthRepository(conn)
             secret_hash = None if secret is None else hash_secret(secret)
-            await OAuthRepository(conn).add_client(
-                now=_now(), client_id=client_id, secret_hash=secret_hash, client_metadata=client_metadata
+            await repo.add_client(
+                now=now, client_id=client_id, secret_hash=secret_hash, client_metadata=client_metadata
             )
+            await repo.purge_unused_clients(registered_before=now - self._unused_client_lifetime)
             await conn.commit()
 
     async def client(self, client_id: str) -> tuple[dict[str, Any], str | None] | None:
@@ -128,6 +136,7 @@ class GrantStore:
             # Sign-ins are rare and every one adds rows: each also clears what has expired, so the tables
             # stay the size of what is live (a code lives 5 minutes, a refresh token 30 days, a grant 90).
             await repo.purge_expired(now=now)
+            await repo.purge_unused_clients(registered_before=now - self._unused_client_lifetime)
             await conn.commit()
         return code
 

@@ -147,10 +147,15 @@ def mcp_auth() -> Iterator[McpAuthStandIn]:
         yield stand_in
 
 
+# Every suite registers its clients from 127.0.0.1; the registration limit has its own tests
+# (tests/reliability/abuse/test_oauth_register.py).
+UNLIMITED_REGISTRATION = {"OAUTH_REGISTRATIONS_PER_ADDRESS": "1000000", "OAUTH_REGISTRATIONS_TOTAL": "1000000"}
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def bridge_server(request: pytest.FixtureRequest, mcp_auth: McpAuthStandIn) -> Iterator[RunningServer]:
     """The real server with the OAuth login bridge and API keys on, signing people in at the stand-in."""
-    env = {"OAUTH_BRIDGE": "true", "API_KEYS": "true", "AUTH_SERVER_URL": mcp_auth.url}
+    env = {"OAUTH_BRIDGE": "true", "API_KEYS": "true", "AUTH_SERVER_URL": mcp_auth.url, **UNLIMITED_REGISTRATION}
     running = start_server(str(request.getfixturevalue(f"{request.param}_url")), env=env)
     drain = drain_output(running)
     yield running

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -12,11 +13,13 @@ from starlette.routing import Route
 from finance_mcp.db.database import Database
 from finance_mcp.server.auth import JwtVerifier
 from finance_mcp.server.oauth.access_tokens import AccessTokens
+from finance_mcp.server.oauth.client_documents import ClientDocuments
 from finance_mcp.server.oauth.login_requests import LoginRequests
 from finance_mcp.server.oauth.mcp_auth_client import McpAuthClient
 from finance_mcp.server.oauth.provider import BridgeProvider
 from finance_mcp.server.oauth.routes import bridge_routes
 from finance_mcp.services.oauth import UPSTREAM_SEALING
+from finance_mcp.services.oauth_registrations import RegistrationLimit
 from finance_mcp.settings import Settings
 from finance_mcp.tokens import Sealer
 
@@ -51,5 +54,16 @@ def build_bridge(settings: Settings, database: Callable[[], Database], mcp_auth_
         mcp_auth=McpAuthClient(settings.auth_server_url),
         mcp_auth_tokens=mcp_auth_tokens,
         login_requests=LoginRequests(settings.secret_key),
+        registration_limit=RegistrationLimit(
+            per_source=settings.oauth_registrations_per_address,
+            total=settings.oauth_registrations_total,
+            window_seconds=settings.oauth_registration_window_seconds,
+        ),
+        documents=(
+            ClientDocuments(allow_private_addresses=settings.oauth_cimd_allow_private_addresses)
+            if settings.oauth_client_id_metadata_documents
+            else None
+        ),
+        unused_client_lifetime=dt.timedelta(hours=settings.oauth_unused_client_hours),
     )
     return LoginBridge(issuer=issuer, tokens=tokens, provider=provider)

@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from finance_mcp.identity import FINANCE_SCOPES
 from finance_mcp.server.oauth.login_requests import LoginRequest
 from finance_mcp.server.oauth.mcp_auth_client import Refused, Unreachable
-from finance_mcp.server.oauth.page import SignInForm, render_problem, render_sign_in
+from finance_mcp.server.oauth.page import SignInForm, render_problem, render_sign_in, security_headers
 from finance_mcp.server.oauth.provider import BridgeProvider, allowed_scopes
 from finance_mcp.services.oauth import Person
 
@@ -198,14 +198,4 @@ class SignInPage:
     def _headers(nonce: str, login: LoginRequest | None = None) -> dict[str, str]:
         # form-action also governs the redirect after the POST, so it must name the client's origin.
         form_action = "'self'" + (f" {_origin(login.redirect_uri)}" if login else "")
-        policy = (
-            f"default-src 'none'; style-src 'nonce-{nonce}'; form-action {form_action}; "
-            "frame-ancestors 'none'; base-uri 'none'"
-        )
-        return {
-            "Content-Security-Policy": policy,
-            "X-Frame-Options": "DENY",
-            "Referrer-Policy": "no-referrer",
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        }
+        return security_headers(nonce, form_action=form_action)

@@ -30,6 +30,7 @@ fieldset div{margin:.35rem 0}
 button{font-size:1rem;padding:.6rem 1.2rem;border-radius:.25rem;border:1px solid #1a56db;cursor:pointer}
 button.primary{background:#1a56db;color:#fff}
 button.secondary{background:#fff;color:#1a56db}
+code{word-break:break-all}
 """
 
 
@@ -116,12 +117,29 @@ the username.</p>
 """
 
 
-def render_problem(title: str, message: str, nonce: str) -> str:
-    """A page with no form: an expired link, a broken request."""
+def render_problem(title: str, message: str, nonce: str, *, details: str | None = None) -> str:
+    """A page with no form: an expired link, a broken request. `details` (what the request said was wrong,
+    possibly attacker-chosen text) is escaped like everything else and shown apart from our own words."""
+    shown = "" if not details else f'<p class="hint">Details: <code>{escape(details[:500])}</code></p>'
     return f"""<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title><style nonce="{nonce}">{STYLE}</style></head>
-<body><main><h1>{escape(title)}</h1><p role="alert">{escape(message)}</p></main></body>
+<body><main><h1>{escape(title)}</h1><p role="alert">{escape(message)}</p>{shown}</main></body>
 </html>
 """
+
+
+def security_headers(nonce: str, *, form_action: str = "'self'") -> dict[str, str]:
+    """No script, no framing, styles only with this page's nonce, no referrer, never cached."""
+    policy = (
+        f"default-src 'none'; style-src 'nonce-{nonce}'; form-action {form_action}; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
+    return {
+        "Content-Security-Policy": policy,
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }

@@ -7,10 +7,11 @@ loop at every refresh, so a deactivated user or a changed role takes effect then
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from mcp.server.auth.provider import (
     AccessToken,
@@ -19,7 +20,6 @@ from mcp.server.auth.provider import (
     AuthorizeError,
     OAuthAuthorizationServerProvider,
     RefreshToken,
-    RegistrationError,
     TokenError,
 )
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
@@ -30,17 +30,17 @@ from finance_mcp.errors import FinanceError
 from finance_mcp.identity import ROLE_PERMISSIONS, Role, scopes_for
 from finance_mcp.server.auth import JwtVerifier, identity_from_token
 from finance_mcp.server.oauth.access_tokens import AccessTokens, Holder
+from finance_mcp.server.oauth.client_documents import ClientDocuments, DocumentRefused
+from finance_mcp.server.oauth.client_metadata import check_client, redirect_uri_problem
 from finance_mcp.server.oauth.login_requests import LoginRequest, LoginRequests
 from finance_mcp.server.oauth.mcp_auth_client import McpAuthClient, Refused, Unreachable
 from finance_mcp.services import oauth as grants
+from finance_mcp.services.oauth_registrations import RegistrationLimit, admit
 from finance_mcp.tokens import Sealer
 
 logger = logging.getLogger(__name__)
 
 LOGIN_PATH = "/oauth/login"
-UNSAFE_REDIRECT_SCHEMES = {"javascript", "data", "file", "vbscript", "about", "blob", "ftp", "ws", "wss"}
-LOOPBACK = {"localhost", "127.0.0.1", "::1"}
-MAX_REDIRECT_URIS = 10
 
 
 class BridgeCode(AuthorizationCode):
@@ -62,16 +62,6 @@ def _subject(person: grants.Person) -> str:
     return f"{person.tenant_id if person.tenant_id is not None else 'personal'}:{person.auth_user_id}"
 
 
-def check_redirect_uri(uri: str) -> None:
-    """https anywhere, http only on loopback (RFC 8252 §7.3), or an app's private scheme (§7.1)."""
-    parts = urlsplit(uri)
-    scheme = parts.scheme.lower()
-    if parts.fragment or scheme in UNSAFE_REDIRECT_SCHEMES:
-        raise RegistrationError("invalid_redirect_uri", f"redirect URI {uri!r} is not allowed")
-    if scheme == "http" and (parts.hostname or "") not in LOOPBACK:
-        raise RegistrationError("invalid_redirect_uri", f"plain http redirect URIs must be loopback, got {uri!r}")
-
-
 class BridgeProvider(OAuthAuthorizationServerProvider[BridgeCode, BridgeRefreshToken, AccessToken]):
     def __init__(
         self,
@@ -82,9 +72,15 @@ class BridgeProvider(OAuthAuthorizationServerProvider[BridgeCode, BridgeRefreshT
         mcp_auth: McpAuthClient,
         mcp_auth_tokens: JwtVerifier,
         login_requests: LoginRequests,
+        registration_limit: RegistrationLimit,
+        documents: ClientDocuments | None = None,
+        unused_client_lifetime: dt.timedelta = grants.UNUSED_CLIENT_LIFETIME,
     ) -> None:
         self._database = database
         self._sealer = sealer
+        self.documents = documents  # None: Client ID Metadata Documents are off
+        self._registration_limit = registration_limit
+        self._unused_client_lifetime = unused_client_lifetime
         self.tokens = tokens
         self.mcp_auth = mcp_auth
         self._mcp_auth_tokens = mcp_auth_tokens
@@ -93,11 +89,18 @@ class BridgeProvider(OAuthAuthorizationServerProvider[BridgeCode, BridgeRefreshT
     @property
     def store(self) -> grants.GrantStore:
         """The grant store on the running server's database (it exists only once the lifespan has begun)."""
-        return grants.GrantStore(self._database(), self._sealer)
+        return grants.GrantStore(self._database(), self._sealer, unused_client_lifetime=self._unused_client_lifetime)
 
     # ---- clients ------------------------------------------------------------------------------------
 
     async def client_record(self, client_id: str) -> tuple[OAuthClientInformationFull, str | None] | None:
+        """The client and the hash of its secret: a registered one, or one a metadata document describes."""
+        if self.documents is not None and self.documents.is_document_url(client_id):
+            try:
+                return await self.documents.client(client_id), None
+            except DocumentRefused as refused:
+                logger.info("refused the client ID metadata document %s: %s", client_id[:255], refused)
+                return None
         found = await self.store.client(client_id)
         if found is None:
             return None
@@ -108,13 +111,12 @@ class BridgeProvider(OAuthAuthorizationServerProvider[BridgeCode, BridgeRefreshT
         record = await self.client_record(client_id)
         return None if record is None else record[0]
 
+    async def admit_registration(self, address: str | None) -> int | None:
+        """Count a registration from `address`; None when it may go ahead, else seconds to wait."""
+        return await admit(self._database(), self._registration_limit, address)
+
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
-        uris = [str(uri) for uri in client_info.redirect_uris or []]
-        if len(uris) > MAX_REDIRECT_URIS:
-            raise RegistrationError("invalid_redirect_uri", f"at most {MAX_REDIRECT_URIS} redirect URIs")
-        for uri in uris:
-            check_redirect_uri(uri)
-        metadata = client_info.model_dump(mode="json", exclude={"client_id", "client_secret"}, exclude_none=True)
+        metadata = check_client(client_info)
         await self.store.register_client(client_info.client_id, client_info.client_secret, metadata)
 
     # ---- authorization ------------------------------------------------------------------------------
@@ -122,6 +124,9 @@ class BridgeProvider(OAuthAuthorizationServerProvider[BridgeCode, BridgeRefreshT
     async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
         if params.resource is not None and params.resource.rstrip("/") != self.tokens.resource_url:
             raise AuthorizeError("invalid_target", f"this server only issues tokens for {self.tokens.resource_url}")
+        # A client registered before today's redirect policy may still list a URI it would now refuse.
+        if (problem := redirect_uri_problem(str(params.redirect_uri))) is not None:
+            raise AuthorizeError("invalid_request", problem)
         request = LoginRequest(
             client_id=client.client_id,
             redirect_uri=str(params.redirect_uri),

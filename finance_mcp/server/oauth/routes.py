@@ -15,9 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
-from mcp.server.auth.handlers.authorize import AuthorizationHandler
 from mcp.server.auth.handlers.metadata import MetadataHandler
-from mcp.server.auth.handlers.register import RegistrationHandler
 from mcp.server.auth.handlers.revoke import RevocationErrorResponse
 from mcp.server.auth.handlers.token import TokenHandler
 from mcp.server.auth.json_response import PydanticJSONResponse
@@ -35,11 +33,14 @@ from starlette.routing import Route, request_response
 from starlette.types import ASGIApp
 
 from finance_mcp.identity import FINANCE_SCOPES
+from finance_mcp.server.oauth.authorize import AuthorizePage
 from finance_mcp.server.oauth.login import SignInPage
 from finance_mcp.server.oauth.provider import LOGIN_PATH, BridgeProvider
+from finance_mcp.server.oauth.registration import Registration
 from finance_mcp.tokens import matches
 
-REGISTRATION_BODY_LIMIT = 64 * 1024
+# A real registration is well under 2 KB; the stored metadata is capped at 8 KB (client_metadata.py).
+REGISTRATION_BODY_LIMIT = 16 * 1024
 FORM_BODY_LIMIT = 64 * 1024
 DEFAULT_SCOPES = ["finance:read", "finance:write"]
 
@@ -112,7 +113,7 @@ class Revocation:
         return Response(status_code=200, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
-def metadata(issuer: AnyHttpUrl) -> OAuthMetadata:
+def metadata(issuer: AnyHttpUrl, *, client_documents: bool = False) -> OAuthMetadata:
     built = build_metadata(
         issuer,
         None,
@@ -125,6 +126,7 @@ def metadata(issuer: AnyHttpUrl) -> OAuthMetadata:
             "token_endpoint_auth_methods_supported": methods,
             "revocation_endpoint_auth_methods_supported": methods,
             "authorization_response_iss_parameter_supported": True,
+            "client_id_metadata_document_supported": client_documents or None,
         }
     )
 
@@ -143,21 +145,22 @@ def bridge_routes(provider: BridgeProvider, *, issuer_url: AnyHttpUrl, secure_co
     return [
         Route(
             "/.well-known/oauth-authorization-server",
-            endpoint=_api(MetadataHandler(metadata(issuer_url)).handle, ["GET", "OPTIONS"]),
+            endpoint=_api(
+                MetadataHandler(metadata(issuer_url, client_documents=provider.documents is not None)).handle,
+                ["GET", "OPTIONS"],
+            ),
             methods=["GET", "OPTIONS"],
         ),
         Route(
             "/register",
             endpoint=_api(
-                RegistrationHandler(provider, options).handle, ["POST", "OPTIONS"], body_limit=REGISTRATION_BODY_LIMIT
+                Registration(provider, options).handle, ["POST", "OPTIONS"], body_limit=REGISTRATION_BODY_LIMIT
             ),
             methods=["POST", "OPTIONS"],
         ),
         Route(
             "/authorize",
-            endpoint=RequestBodyLimitMiddleware(
-                request_response(AuthorizationHandler(provider).handle), FORM_BODY_LIMIT
-            ),
+            endpoint=RequestBodyLimitMiddleware(request_response(AuthorizePage(provider).handle), FORM_BODY_LIMIT),
             methods=["GET", "POST"],
         ),
         Route("/token", endpoint=_api(token.handle, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),

@@ -1,0 +1,53 @@
+"""The limit on anonymous client registration: at most `per_source` registrations from one address and
+`total` from everyone in each fixed window, counted in the database (shared by every worker and replica).
+
+An address over its own limit is refused before it counts towards the total, so one noisy address cannot
+use up everyone's registrations. IPv6 addresses count per /64, the block one subscriber usually holds.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+from dataclasses import dataclass
+
+from finance_mcp.db.database import Database
+from finance_mcp.repositories.oauth_registrations import RegistrationCounts
+
+EVERYONE = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationLimit:
+    per_source: int
+    total: int
+    window_seconds: int
+
+
+def source_of(address: str | None) -> str:
+    """The counting key of a client address: the address itself, or its /64 for IPv6."""
+    try:
+        parsed = ipaddress.ip_address(address or "")
+    except ValueError:
+        return "address:unknown"
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return f"address:{parsed.ipv4_mapped}"
+        return f"address:{ipaddress.IPv6Network((parsed, 64), strict=False)}"
+    return f"address:{parsed}"
+
+
+async def admit(db: Database, limit: RegistrationLimit, address: str | None) -> int | None:
+    """Count one registration attempt; None when it may go ahead, else the seconds until the window ends."""
+    now = time.time()
+    window = int(now // limit.window_seconds)
+    retry_after = max(1, math.ceil((window + 1) * limit.window_seconds - now))
+    async with db.connect(write=True) as conn:
+        counts = RegistrationCounts(conn)
+        admitted = await counts.count(source_of(address), window=window) <= limit.per_source
+        if admitted:
+            admitted = await counts.count(EVERYONE, window=window) <= limit.total
+        await counts.forget_before(window=window)
+        await conn.commit()
+    return None if admitted else retry_after
