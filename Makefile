@@ -42,7 +42,7 @@ migrate: install
 	$(BIN)/finance-mcp migrate
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage tools/node_modules
+	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache .coverage tools/node_modules build dist
 
 # Performance matrix (docs/PERFORMANCE.md): SQLite and PostgreSQL, 1-2 workers, STATELESS_HTTP on/off.
 # The load generator runs on core 0; it pins the servers itself. Writes bench/results/latest.{json,md}.
@@ -61,3 +61,19 @@ bench-analytics: install
 .PHONY: soak
 soak: install
 	$(BIN)/python -m tests.reliability.soak $(SOAK_ARGS)
+
+# The suite on the other Pythons the package declares (pyproject.toml's classifiers; `make test` covers the
+# venv's own, 3.11): for each, a venv of its own (.venv-3.12, .venv-3.13) with the project and its dev extras,
+# then the whole suite, without the coverage and static checks `make test` already ran. CI runs it after
+# `make test`. Interpreters: pyenv's builds, as on CI's machine; override with PYTHONS="...".
+PYTHONS ?= /root/.pyenv/versions/3.12.1/bin/python3.12 /root/.pyenv/versions/3.13.0/bin/python3.13
+.PHONY: test-pythons
+test-pythons: node-tools
+	set -e; for py in $(PYTHONS); do \
+	  venv=.venv-$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  echo "== $$venv ($$py)"; \
+	  [ -x $$venv/bin/python ] || $$py -m venv $$venv; \
+	  $$venv/bin/python -m pip install --quiet --upgrade pip; \
+	  $$venv/bin/python -m pip install --quiet -e '.[dev]'; \
+	  $$venv/bin/pytest -p no:cacheprovider $(PYTEST_ARGS); \
+	done

@@ -34,7 +34,7 @@ def _listening_socket(
     """A TCP socket bound with SO_REUSEADDR, SO_REUSEPORT and TCP_NODELAY, which accepted sockets inherit on Linux.
 
     uvicorn's own multi-worker bind uses proto 0, so asyncio never sets TCP_NODELAY on worker
-    connections and every response waits ~40 ms for a delayed ACK (reference/mcp_sdk.md §16.1).
+    connections and every response waits ~40 ms for a delayed ACK.
     `address` is (host, port), or IPv6's (host, port, flowinfo, scope_id) as `getsockname()` gives it.
     """
     family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET

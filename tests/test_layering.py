@@ -1,4 +1,4 @@
-"""Imports point one way (DESIGN §2, STYLE principle 2): tools -> services -> repositories -> models.
+"""Imports point one way (the README's Design section): tools -> services -> repositories -> models.
 
 Every import statement in the package counts, including those inside functions and `TYPE_CHECKING`
 blocks: a deferred import still points the wrong way."""

@@ -15,7 +15,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine, inspect, text
+from sqlalchemy import Connection, Date, DateTime, bindparam, create_engine, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -142,10 +142,13 @@ def _counters(conn: Connection) -> dict[int, int]:
 
 
 def _insert_old_rows(conn: Connection) -> None:
+    # Typed parameters: SQLAlchemy renders them for SQLite (sqlite3's own datetime adapter is deprecated in 3.12).
+    types = {"at": DateTime(timezone=True), "day": Date()}
     for statement, rows in _OLD_ROWS:
+        typed = text(statement).bindparams(*(bindparam(k, type_=t) for k, t in types.items() if f":{k}" in statement))
         for row in rows:
             stamp = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-            conn.execute(text(statement), {**row, "at": stamp, "day": dt.date(2026, 1, 1)})
+            conn.execute(typed, {**row, "at": stamp, "day": dt.date(2026, 1, 1)})
     conn.commit()
 
 

@@ -13,7 +13,7 @@ from finance_mcp.settings import Settings
 
 SECRET = "s" * 32
 ENV_EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"
-# DESIGN.md §6, "Environment".
+# The variables the README's Configuration table documents.
 DOCUMENTED_VARIABLES = [
     "DATABASE_URL",
     "SECRET_KEY",

@@ -1,6 +1,6 @@
 """Reaching the database: one object per process, one connection and transaction per unit of work.
 
-Two measured designs behind one small interface (`reference/performance.md`):
+Two designs behind one small interface, each the faster of those measured in a prototype:
 
 * PostgreSQL: SQLAlchemy's async engine on asyncpg, Core statements, atomic `balance = balance + :d`.
   Round trips are what a call costs here, so a unit of work that needs no transaction (`transaction=False`:

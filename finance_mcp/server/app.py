@@ -185,3 +185,5 @@ def configure_logging(settings: Settings) -> None:
         # The SDK logs an INFO line for every stateless request; keep its loggers at WARNING or above.
         level = max(logging.WARNING, logging.getLevelNamesMapping()[settings.log_level])
         logging.getLogger("mcp").setLevel(level)
+        # Reading the schema's revision at start-up loads Alembic, which logs a line per plugin it sets up.
+        logging.getLogger("alembic").setLevel(level)

@@ -156,7 +156,7 @@ async def open_legacy_session(http: httpx2.AsyncClient, url: str, token: str) ->
     return session_id
 
 
-# The contract's tools (DESIGN.md), in its order: the e2e catalogue test and the bad-input fuzzing share it.
+# The contract's tools (the README's Tools table), in order: the e2e catalogue test and the bad-input fuzzing share it.
 CONTRACT_TOOLS = (
     "whoami",
     "list_accounts",

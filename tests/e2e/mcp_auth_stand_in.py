@@ -1,9 +1,10 @@
-"""A stand-in for MCP_Auth's sign-in endpoints that follows the documented contract exactly
-(reference/mcp_auth.md §2, §4, §7): the same request bodies, the same 200 body, the same status codes and
-`detail` strings (with their stray "401: " prefix), refresh-token rotation and revocation, deactivation.
+"""A stand-in for MCP_Auth's sign-in endpoints that follows MCP_Auth's contract exactly (its access-token
+claims, its `/auth/*` endpoints and their error shapes): the same request bodies, the same 200 body, the
+same status codes and `detail` strings (with their stray "401: " prefix), refresh-token rotation and
+revocation, deactivation.
 
-Where the reference is silent (`/auth/totp/validate` for an unknown email or a user without TOTP), the
-stand-in's answer is marked as an assumption. Tests change its "database" directly, as §9 says to do with
+Where that contract is silent (`/auth/totp/validate` for an unknown email or a user without TOTP), the
+stand-in's answer is marked as an assumption. Tests change its "database" directly, as one would with
 the real service (insert users, change roles, deactivate).
 """
 

@@ -47,7 +47,7 @@ def segment(value: dict[str, Any]) -> str:
 
 
 def claims_for(tenant: str, **changes: Any) -> dict[str, Any]:
-    """MCP_Auth's claim set (reference/mcp_auth.md §2); `None` removes a claim."""
+    """MCP_Auth's access-token claim set (sub, tenant_id, email, role, scopes, iat, exp); `None` removes a claim."""
     now = int(time.time())
     claims = {
         "sub": fresh_sub(),

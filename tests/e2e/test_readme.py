@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 import shlex
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
+from importlib.metadata import version
 
 import httpx2
 import pytest
 
+from finance_mcp.db.migrate import head_revision
 from tests import readme_sections
 from tests.e2e.conftest import drain_output, start_server, stop_server
 
@@ -30,7 +34,7 @@ def test_every_shell_command_in_the_readme_is_one_the_suite_runs():
     """make run / make test run in CI; the CLI commands are exercised below and in tests/test_cli.py."""
     commands = [line for lang, body in BLOCKS if lang == "bash" for line in body.strip().splitlines()]
     allowed = ("make run", "make test", ".venv/bin/finance-mcp serve", ".venv/bin/finance-mcp migrate")
-    allowed += (".venv/bin/finance-mcp token",)
+    allowed += (".venv/bin/finance-mcp token", ".venv/bin/finance-mcp backup", ".venv/bin/finance-mcp --version")
     assert commands
     assert [c for c in commands if not c.startswith(allowed)] == []
 
@@ -82,3 +86,29 @@ async def test_the_readme_python_snippet_talks_to_the_server(server, capsys):
     exec(compile(snippet.replace("http://127.0.0.1:8000/mcp", server.mcp_url), "README.md", "exec"), namespace)  # noqa: S102
     await namespace["main"](server.token(tenant="readme-snippet"))
     assert "'accounts': [], 'total': 0" in capsys.readouterr().out
+
+
+def readme_cli_line(command: str) -> list[str]:
+    """The README's `.venv/bin/finance-mcp COMMAND ...` line, as the arguments after the program."""
+    line = next(c for lang, b in BLOCKS if lang == "bash" for c in b.splitlines() if f"finance-mcp {command}" in c)
+    return shlex.split(line)[1:]
+
+
+def test_the_readme_version_command_prints_the_installed_version(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "finance_mcp", *readme_cli_line("--version")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == f"finance-mcp {version('finance-mcp')}"
+
+
+def test_the_readme_backup_command_writes_a_sqlite_copy_at_the_latest_schema(tmp_path, sqlite_url):
+    env = {"SECRET_KEY": "x" * 40, "DATABASE_URL": sqlite_url, "PATH": "/usr/bin:/bin"}
+    args = readme_cli_line("backup")
+    subprocess.run([sys.executable, "-m", "finance_mcp", *args], cwd=tmp_path, env=env, check=True)
+    with closing(sqlite3.connect(tmp_path / args[args.index("--output") + 1])) as copy:
+        (revision,) = copy.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert revision == head_revision()

@@ -1,4 +1,4 @@
-"""The JSON resources (DESIGN §5), on both wires; a missing id reads as "not found" (-32602)."""
+"""The JSON resources (the README's Resources table), on both wires; a missing id reads as "not found" (-32602)."""
 
 from __future__ import annotations
 

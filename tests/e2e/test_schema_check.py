@@ -50,7 +50,8 @@ async def test_a_schema_that_falls_behind_a_running_server_is_reported_instead_o
         healthy = httpx2.get(f"{running.base_url}/health")
         async with connector(running)(token) as client:
             account = ok(await client.call_tool("create_account", {"name": "Main", "account_type": "checking"}))
-        await anyio.to_thread.run_sync(downgrade, own_database, "0003")  # an older release's migrate, or a restore from an older backup
+        # An older release's migrate, or a restore from an older backup:
+        await anyio.to_thread.run_sync(downgrade, own_database, "0003")
         behind = httpx2.get(f"{running.base_url}/health")
         async with connector(running)(token) as client:
             refused = await client.call_tool("create_transaction", {"account_id": account["id"], **spend})

@@ -1,4 +1,4 @@
-"""Every tool of the contract (DESIGN §5) through the SDK client over streamable HTTP, on both wires."""
+"""Every tool of the contract (the README's Tools table) through the SDK client over streamable HTTP, on both wires."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Calls to MCP_Auth's JSON endpoints (reference/mcp_auth.md §4, §7), with timeouts.
+"""Calls to MCP_Auth's JSON endpoints (its `/auth/*` API and `{"detail": ...}` error bodies), with timeouts.
 
 Only the sign-in endpoints that never create anything: `/auth/login-user` (and `/auth/totp/validate` when a
 one-time code is given), `/auth/refresh`, `/auth/logout`. Never `/auth/login`, which silently creates a new
