@@ -61,3 +61,10 @@ bench-analytics: install
 .PHONY: soak
 soak: install
 	$(BIN)/python -m tests.reliability.soak $(SOAK_ARGS)
+
+# Past one database (docs/DEPLOYMENT.md): 4 workers through PgBouncer against direct, and analytics from a
+# synchronous hot standby while writes run on the primary; throw-away clusters on loopback; about 5 minutes.
+# Separate from `make bench`, which already takes ~8.5 of its 10 minutes. Writes bench/results/scale.{json,md}.
+.PHONY: bench-scale
+bench-scale: install
+	$(BIN)/python -m bench.scale $(BENCH_SCALE_ARGS)

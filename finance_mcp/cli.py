@@ -72,6 +72,9 @@ def _refuse_a_taken_port(host: str, port: int) -> None:
             sys.exit(f"finance-mcp: cannot serve on {host}:{port}: {error.strerror or error}")
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def serve(host: str | None, port: int | None, workers: int) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
@@ -91,6 +94,9 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         log_level=settings.log_level.lower(),
         access_log=settings.debug,
         timeout_graceful_shutdown=5,
+        # A worker answers the supervisor's health check only once its imports are done: on a busy machine
+        # several workers importing at once took over uvicorn's 5 s and were killed and restarted in a loop.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     if workers <= 1:
         uvicorn.Server(config).run()
