@@ -77,3 +77,9 @@ test-pythons: node-tools
 	  $$venv/bin/python -m pip install --quiet -e '.[dev]'; \
 	  $$venv/bin/pytest -p no:cacheprovider $(PYTEST_ARGS); \
 	done
+# Past one database (docs/DEPLOYMENT.md): 4 workers through PgBouncer against direct, and analytics from a
+# synchronous hot standby while writes run on the primary; throw-away clusters on loopback; about 5 minutes.
+# Separate from `make bench`, which already takes ~8.5 of its 10 minutes. Writes bench/results/scale.{json,md}.
+.PHONY: bench-scale
+bench-scale: install
+	$(BIN)/python -m bench.scale $(BENCH_SCALE_ARGS)

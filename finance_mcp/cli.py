@@ -83,6 +83,9 @@ def _refuse_an_unmigrated_database(database_url: str) -> None:
         sys.exit(f"finance-mcp: {problem}")
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def serve(host: str | None, port: int | None, workers: int, *, migrate_first: bool = False) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
@@ -105,6 +108,9 @@ def serve(host: str | None, port: int | None, workers: int, *, migrate_first: bo
         log_level=settings.log_level.lower(),
         access_log=settings.debug,
         timeout_graceful_shutdown=5,
+        # A worker answers the supervisor's health check only once its imports are done: on a busy machine
+        # several workers importing at once took over uvicorn's 5 s and were killed and restarted in a loop.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     if workers <= 1:
         uvicorn.Server(config).run()

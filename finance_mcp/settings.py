@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     oauth_unused_client_hours: int = Field(default=24, ge=1, le=24 * 90)
     oauth_client_id_metadata_documents: bool = True
     oauth_cimd_allow_private_addresses: bool = False
+    # Scale-out (docs/DEPLOYMENT.md): PgBouncer in transaction mode, a hot-standby replica for reads.
+    database_pgbouncer: bool = False
+    database_replica_url: str | None = None
 
     @field_validator("secret_key")
     @classmethod
@@ -75,6 +78,23 @@ class Settings(BaseSettings):
                 f"got one starting with {value.split(':', 1)[0]!r}"
             )
         return value
+
+    @field_validator("database_replica_url", mode="before")
+    @classmethod
+    def _replica_is_postgres(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        if not str(value).startswith(("postgresql", "postgres://")):
+            raise ValueError("DATABASE_REPLICA_URL must be a postgresql://user@host/db URL of a hot standby")
+        return value
+
+    @model_validator(mode="after")
+    def _replica_needs_postgres(self) -> Settings:
+        if (self.database_replica_url or self.database_pgbouncer) and self.database_url.startswith("sqlite"):
+            raise ValueError(
+                "DATABASE_REPLICA_URL and DATABASE_PGBOUNCER need a PostgreSQL DATABASE_URL; unset them for SQLite"
+            )
+        return self
 
     @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod

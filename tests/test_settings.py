@@ -186,3 +186,35 @@ def test_env_example_holds_only_valid_values_but_its_placeholder_key(monkeypatch
     loaded = Settings(_env_file=ENV_EXAMPLE)  # pyright: ignore[reportCallIssue]
 
     assert loaded.resource_url == "http://127.0.0.1:8000/mcp"
+
+
+@pytest.mark.parametrize(
+    ("url", "driver_url"),
+    [
+        (
+            "postgresql://finance@h1:5432,h2:5433/finance?target_session_attrs=read-write",
+            "postgresql+asyncpg://finance@/finance?host=h1:5432&host=h2:5433&target_session_attrs=read-write",
+        ),
+        ("postgresql://finance:pw@h1,h2/finance", "postgresql+asyncpg://finance:pw@/finance?host=h1:5432&host=h2:5432"),
+    ],
+)
+def test_a_multi_host_database_url_is_mapped_to_asyncpgs_host_list(url: str, driver_url: str) -> None:
+    """libpq's `h1:p1,h2:p2` form, which SQLAlchemy cannot parse, for failover to a promoted standby."""
+    assert async_url(url) == driver_url
+
+
+def test_a_replica_url_that_is_not_postgresql_is_refused() -> None:
+    message = refusal(
+        secret_key=SECRET, database_url="postgresql://u@h/db", database_replica_url="sqlite:///./replica.db"
+    )
+
+    assert "DATABASE_REPLICA_URL must be a postgresql://" in message
+
+
+@pytest.mark.parametrize("extra", [{"database_replica_url": "postgresql://u@h/db"}, {"database_pgbouncer": True}])
+def test_replica_and_pgbouncer_settings_are_refused_on_sqlite(extra: dict[str, object]) -> None:
+    assert "need a PostgreSQL DATABASE_URL" in refusal(secret_key=SECRET, database_url="sqlite:///./f.db", **extra)
+
+
+def test_an_empty_replica_url_means_no_replica() -> None:
+    assert settings(secret_key=SECRET, database_replica_url="").database_replica_url is None

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
@@ -51,10 +52,27 @@ def async_url(url: str) -> str:
         raise ValueError(f"not a database URL: {url!r}")
     base = scheme.split("+", 1)[0]
     if base in ("postgresql", "postgres"):
-        return f"postgresql+asyncpg://{rest}"
+        return f"postgresql+asyncpg://{_hosts_as_query(rest)}"
     if base == "sqlite":
         return f"sqlite://{rest}"
     raise ValueError(f"unsupported database URL scheme {scheme!r}")
+
+
+def _hosts_as_query(rest: str) -> str:
+    """libpq's multi-host form `user@h1:p1,h2:p2/db?...` as SQLAlchemy's `user@/db?host=h1:p1&host=h2:p2&...`
+    (SQLAlchemy cannot parse the first; asyncpg tries the hosts in order, honouring target_session_attrs)."""
+    netloc, _, tail = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    if "," not in hosts:
+        return rest
+    path, _, query = tail.partition("?")
+    listed = "&".join(f"host={_with_port(host)}" for host in hosts.split(","))
+    return f"{userinfo}{at}/{path}?{listed}" + (f"&{query}" if query else "")
+
+
+def _with_port(host: str) -> str:
+    """SQLAlchemy needs every host of a multi-host URL to name its port; libpq's default is 5432."""
+    return host if ":" in host.rsplit("]", 1)[-1] else f"{host}:5432"
 
 
 class Connection(ABC):
@@ -300,7 +318,23 @@ def _begin_sqlite_transaction(conn: SyncConnection) -> None:
 class PostgresDatabase(Database):
     dialect = "postgresql"
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = 10,
+        pgbouncer: bool = False,
+        server_settings: Mapping[str, str] | None = None,
+    ) -> None:
+        connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_SECONDS}
+        if pgbouncer:
+            connect_args |= _PGBOUNCER_CONNECT_ARGS
+        if server_settings:
+            connect_args["server_settings"] = dict(server_settings)
+        # Behind PgBouncer's transaction pooling each autocommit statement may run on another server
+        # connection than the one that prepared it, so every unit of work is a real transaction there.
+        self._autocommit = not pgbouncer
         self.engine: AsyncEngine = create_async_engine(
             async_url(url),
             echo=echo,
@@ -310,7 +344,7 @@ class PostgresDatabase(Database):
             # No pool_pre_ping: on asyncpg it costs BEGIN + query + ROLLBACK, three round trips per unit of
             # work. `_refuse_closed_connection` catches the connections a restarted server closed, for free.
             # Fail fast when the server is gone, so callers get "unavailable, try again" promptly.
-            connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+            connect_args=connect_args,
         )
         event.listen(self.engine.sync_engine.pool, "checkout", _refuse_closed_connection)
 
@@ -319,7 +353,7 @@ class PostgresDatabase(Database):
         self, *, write: bool, transaction: bool = True, scan: bool = False
     ) -> AsyncGenerator[Connection, None]:
         # `scan` changes nothing here: asyncpg never blocks the event loop while PostgreSQL works.
-        if not transaction:
+        if not transaction and self._autocommit:
             async with _translated_outages(), self.engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 yield _AutocommitAdapter(conn, write=write)
@@ -336,6 +370,20 @@ class PostgresDatabase(Database):
         await self.engine.dispose()
 
 
+def _unique_statement_name() -> str:
+    return f"__finance_mcp_{uuid.uuid4().hex}__"
+
+
+# PgBouncer before 1.21 (Debian 12 ships 1.18) keeps no prepared statements across server connections: a
+# statement asyncpg cached on one is missing, or another's, on the next. So no statement is cached (asyncpg's
+# cache, SQLAlchemy's), and each gets a name no other client uses (measured in docs/DEPLOYMENT.md).
+_PGBOUNCER_CONNECT_ARGS: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": _unique_statement_name,
+}
+
+
 def _refuse_closed_connection(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry, _proxy: Any) -> None:
     """A pooled connection whose server went away (restart, crash, idle kill) is closed on asyncpg's side as
     soon as the event loop saw the socket close; the pool then replaces it instead of failing the call."""
@@ -343,7 +391,7 @@ def _refuse_closed_connection(dbapi_connection: DBAPIConnection, _record: Connec
         raise DisconnectionError("connection closed by the server")
 
 
-def open_database(url: str, *, echo: bool = False) -> Database:
+def open_database(url: str, *, echo: bool = False, pgbouncer: bool = False) -> Database:
     if async_url(url).startswith("sqlite"):
         return SqliteDatabase(url, echo=echo)
-    return PostgresDatabase(url, echo=echo)
+    return PostgresDatabase(url, echo=echo, pgbouncer=pgbouncer)

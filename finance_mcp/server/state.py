@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from finance_mcp.db.database import Database, open_database
+from finance_mcp.db.database import Database
+from finance_mcp.db.replica import open_routed_database
 from finance_mcp.db.schema import schema_status
 from finance_mcp.errors import Unavailable
 from finance_mcp.services.identity import IdentityService
@@ -20,7 +21,12 @@ class ServerState:
     _identities: IdentityService | None = field(default=None, init=False)
 
     def open(self) -> None:
-        self._db = open_database(self.settings.database_url, echo=self.settings.debug)
+        self._db = open_routed_database(
+            self.settings.database_url,
+            replica_url=self.settings.database_replica_url,
+            pgbouncer=self.settings.database_pgbouncer,
+            echo=self.settings.debug,
+        )
         self._identities = IdentityService(self._db)
 
     async def close(self) -> None:
