@@ -76,13 +76,15 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from finance_mcp.server.slow_clients import DeadlineConfig
+
     # The factory reads Settings in each worker: pass the CLI's choices through the environment.
     if host:
         os.environ["HOST"] = host
     if port:
         os.environ["PORT"] = str(port)
     settings = load_settings()
-    config = uvicorn.Config(
+    config = DeadlineConfig(
         APP,
         factory=True,
         host=settings.host,
@@ -91,6 +93,12 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         log_level=settings.log_level.lower(),
         access_log=settings.debug,
         timeout_graceful_shutdown=5,
+        # What one slow or greedy client may hold (issue 11, item 12; finance_mcp/server/slow_clients.py).
+        limit_concurrency=settings.limit_concurrency,
+        timeout_keep_alive=settings.timeout_keep_alive_seconds,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        header_timeout=settings.header_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
     )
     if workers <= 1:
         uvicorn.Server(config).run()

