@@ -4,6 +4,10 @@ creates), and slow clients (slowloris) cannot keep another client from being ser
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -119,3 +123,58 @@ async def test_an_idle_session_expires(quick_expiry: RunningServer) -> None:
         # Each probe is itself a request: the session must stay idle for a whole second between two.
         assert await poll(gone, within=30, every=1.5), "an idle session was never closed"
 
+
+
+# ---- slow clients ---------------------------------------------------------------------------------------
+
+SLOW_CLIENTS = 60  # more connections than LIMIT_CONCURRENCY (40): before the fix, every new request got 503
+
+
+async def _slowloris(port: int, first: bytes, *, closed: list[int], task_status: TaskStatus[None]) -> None:
+    """One connection sending `first`, then one more byte every 0.2 s, until the server hangs up."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(first)
+    await writer.drain()
+    task_status.started()
+    try:
+        for _ in range(600):  # two minutes at most
+            writer.write(b"x")
+            await writer.drain()
+            with contextlib.suppress(TimeoutError):
+                if await asyncio.wait_for(reader.read(1024), timeout=0.2) == b"":
+                    break
+        else:
+            return
+    except (ConnectionError, OSError):
+        pass
+    closed.append(1)
+    writer.close()
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        pytest.param(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ", id="head-byte-by-byte"),
+        pytest.param(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n{", id="body-byte-by-byte"),
+    ],
+)
+async def test_slow_clients_are_cut_off_and_another_client_is_still_served(limited: RunningServer, first: bytes) -> None:
+    port = int(limited.base_url.rsplit(":", 1)[1])
+    closed: list[int] = []
+    async with anyio.create_task_group() as attackers, httpx2.AsyncClient(timeout=10) as http:
+        for _ in range(SLOW_CLIENTS):
+            await attackers.start(functools.partial(_slowloris, port, first, closed=closed))
+
+        async def served() -> bool:
+            return (await http.get(f"{limited.base_url}/health")).status_code == 200
+
+        assert await poll(served, within=60, every=0.2), "slow clients kept the server from serving anyone"
+        assert await poll(_all_cut(closed), within=30), f"only {len(closed)} of {SLOW_CLIENTS} slow clients were cut"
+        attackers.cancel_scope.cancel()
+
+
+def _all_cut(closed: list[int]) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return len(closed) == SLOW_CLIENTS
+
+    return check
