@@ -135,6 +135,7 @@ async def _create_api_key(settings: Settings, args: argparse.Namespace, password
     from finance_mcp.errors import FinanceError
     from finance_mcp.server.auth import JwtVerifier, identity_from_token
     from finance_mcp.server.oauth.mcp_auth_client import McpAuthClient, Refused, Unreachable
+    from finance_mcp.server.state import household_quotas
     from finance_mcp.services import api_keys
     from finance_mcp.services.identity import IdentityService
 
@@ -154,7 +155,7 @@ async def _create_api_key(settings: Settings, args: argparse.Namespace, password
         sys.exit("finance-mcp: MCP_Auth's token does not verify here: is SECRET_KEY the same as MCP_Auth's?")
     db = open_database(settings.database_url)
     try:
-        principal = await IdentityService(db).resolve(identity_from_token(verified))
+        principal = await IdentityService(db, quotas=household_quotas(settings)).resolve(identity_from_token(verified))
         data = ApiKeyCreate(name=args.name, scopes=args.scope, expires_in_days=args.expires_in_days)
         created = await api_keys.create_api_key(db, principal, data)
     except FinanceError as error:

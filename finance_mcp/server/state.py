@@ -5,8 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from finance_mcp.db.database import Database, open_database
+from finance_mcp.quotas import Quotas
 from finance_mcp.services.identity import IdentityService
 from finance_mcp.settings import Settings
+
+
+def household_quotas(settings: Settings) -> Quotas:
+    return Quotas(
+        accounts=settings.max_accounts_per_household,
+        transactions=settings.max_transactions_per_household,
+        api_keys=settings.max_api_keys_per_household,
+        stored_bytes=settings.max_stored_bytes_per_household,
+    )
 
 
 @dataclass
@@ -19,7 +29,7 @@ class ServerState:
 
     def open(self) -> None:
         self._db = open_database(self.settings.database_url, echo=self.settings.debug)
-        self._identities = IdentityService(self._db)
+        self._identities = IdentityService(self._db, quotas=household_quotas(self.settings))
 
     async def close(self) -> None:
         if self._db is not None:
