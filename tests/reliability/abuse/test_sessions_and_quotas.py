@@ -15,11 +15,24 @@ from anyio.abc import TaskStatus
 import httpx2
 import pytest
 
-from tests.e2e.conftest import RunningServer, drain_output, start_server, stop_server
-from tests.e2e.helpers import fresh_tenant, legacy_headers
+from tests.e2e.conftest import RunningServer, connector, drain_output, start_server, stop_server
+from tests.e2e.helpers import (
+    MISSING_ID,
+    balance,
+    call,
+    fresh_tenant,
+    legacy_headers,
+    make_account,
+    refusal,
+    snapshot,
+)
 from tests.reliability.abuse.conftest import (
+    ACCOUNTS,
     ALL_SESSIONS,
+    API_KEYS,
     SESSIONS_PER_PRINCIPAL,
+    STORED_BYTES,
+    TRANSACTIONS,
     initialize,
     poll,
     rss_mb,
@@ -124,6 +137,106 @@ async def test_an_idle_session_expires(quick_expiry: RunningServer) -> None:
         assert await poll(gone, within=30, every=1.5), "an idle session was never closed"
 
 
+# ---- household quotas -------------------------------------------------------------------------------------
+
+LONG = "x" * 1000  # a row with this description is estimated at 64 + 4 + 1000 bytes
+CONCURRENT_CREATES = 8
+
+
+async def test_the_account_quota_refuses_clearly_and_changes_nothing(limited: RunningServer) -> None:
+    async with connector(limited)(limited.token(tenant=fresh_tenant())) as client:
+        for n in range(ACCOUNTS):
+            await make_account(client, f"Account {n}")
+        before = await snapshot(client)
+        text = refusal(await client.call_tool("create_account", {"name": "One too many", "account_type": "cash"}))
+        assert f"reached its limit of {ACCOUNTS} accounts" in text and "MAX_ACCOUNTS_PER_HOUSEHOLD" in text
+        assert await snapshot(client) == before
+        await call(client, "delete_account", account_id=before["accounts"]["accounts"][0]["id"])
+        await make_account(client, "Room again")
+
+
+async def test_concurrent_account_creates_never_overshoot_the_quota(limited: RunningServer) -> None:
+    async with connector(limited)(limited.token(tenant=fresh_tenant())) as client:
+        arguments = [{"name": f"Race {n}", "account_type": "cash"} for n in range(CONCURRENT_CREATES)]
+        results = await asyncio.gather(*(client.call_tool("create_account", a) for a in arguments))
+        assert sum(not r.is_error for r in results) == ACCOUNTS
+        assert all("MAX_ACCOUNTS_PER_HOUSEHOLD" in refusal(r) for r in results if r.is_error)
+        assert (await call(client, "list_accounts"))["total"] == ACCOUNTS
+
+
+async def test_the_transaction_quota_refuses_single_and_batch_creates_and_changes_nothing(
+    limited: RunningServer,
+) -> None:
+    async with connector(limited)(limited.token(tenant=fresh_tenant())) as client:
+        account = await make_account(client)
+        items = [{"amount": "-1", "date": "2026-01-01", "category": "food"}] * (TRANSACTIONS - 2)
+        await call(client, "create_transactions_batch", account_id=account, transactions=items)
+        await call(client, "create_transaction", account_id=account, **items[0])
+        before = await snapshot(client)
+        batch = {"account_id": account, "transactions": items[:2]}
+        text = refusal(await client.call_tool("create_transactions_batch", batch))
+        assert f"reached its limit of {TRANSACTIONS} transactions" in text and "this call adds 2" in text
+        await call(client, "create_transaction", account_id=account, **items[0])  # the last place
+        full = await snapshot(client)
+        text = refusal(await client.call_tool("create_transaction", {"account_id": account, **items[0]}))
+        assert f"reached its limit of {TRANSACTIONS} transactions" in text and "MAX_TRANSACTIONS_PER_HOUSEHOLD" in text
+        assert (
+            await snapshot(client) == full
+            and len(full["transactions"]["transactions"]) == len(before["transactions"]["transactions"]) + 1
+        )
+        missing = refusal(await client.call_tool("create_transaction", {**items[0], "account_id": MISSING_ID}))
+        assert "was not found" in missing  # a full household still says "not found" for a wrong account
+
+
+async def test_concurrent_transaction_creates_overshoot_by_at_most_one_row_each(limited: RunningServer) -> None:
+    async with connector(limited)(limited.token(tenant=fresh_tenant())) as client:
+        account = await make_account(client, opening_balance="0")
+        row = {"account_id": account, "amount": "-1", "date": "2026-01-01", "category": "food"}
+        results = await asyncio.gather(
+            *(client.call_tool("create_transaction", row) for _ in range(TRANSACTIONS + CONCURRENT_CREATES))
+        )
+        stored = (await call(client, "list_transactions", account_id=account))["total"]
+        assert TRANSACTIONS <= stored <= TRANSACTIONS + CONCURRENT_CREATES  # the documented margin
+        if limited.database_url.startswith("sqlite"):
+            assert stored == TRANSACTIONS  # one writer at a time: exact
+        assert sum(not r.is_error for r in results) == stored
+        assert await balance(client, account) == f"-{stored}.00"
+
+
+async def test_the_stored_bytes_quota_counts_creates_updates_and_deletes(limited: RunningServer) -> None:
+    async with connector(limited)(limited.token(tenant=fresh_tenant())) as client:
+        account = await make_account(client)
+        row = {"account_id": account, "amount": "-1", "date": "2026-01-01", "category": "food"}
+        long_ids = [
+            (await call(client, "create_transaction", **row, description=LONG))["transaction"]["id"] for _ in range(4)
+        ]
+        short = (await call(client, "create_transaction", **row))["transaction"]["id"]
+        before = await snapshot(client)
+        text = refusal(await client.call_tool("create_transaction", {**row, "description": LONG}))
+        assert (
+            f"reached its limit of {STORED_BYTES:,} stored bytes" in text and "MAX_STORED_BYTES_PER_HOUSEHOLD" in text
+        )
+        grow = {"transaction_id": short, "description": LONG}
+        assert "stored bytes" in refusal(await client.call_tool("update_transaction", grow))
+        assert await snapshot(client) == before
+        await call(client, "delete_transaction", transaction_id=long_ids[0])  # frees its bytes
+        await call(client, "update_transaction", **grow)
+
+
+async def test_the_api_key_quota_counts_the_households_active_keys(limited: RunningServer) -> None:
+    tenant = fresh_tenant()
+    async with (
+        connector(limited)(limited.token(tenant=tenant)) as owner,
+        connector(limited)(limited.token(tenant=tenant, role="MEMBER")) as member,
+    ):
+        first = await call(owner, "create_api_key", name="laptop", scopes=["finance:read"])
+        await call(member, "create_api_key", name="phone", scopes=["finance:read"])
+        text = refusal(await member.call_tool("create_api_key", {"name": "third", "scopes": ["finance:read"]}))
+        assert f"reached its limit of {API_KEYS} active API keys" in text and "MAX_API_KEYS_PER_HOUSEHOLD" in text
+        assert (await call(owner, "list_api_keys"))["total"] == API_KEYS
+        await call(owner, "revoke_api_key", key_id=first["api_key"]["id"])
+        await call(member, "create_api_key", name="third", scopes=["finance:read"])
+
 
 # ---- slow clients ---------------------------------------------------------------------------------------
 
@@ -155,10 +268,14 @@ async def _slowloris(port: int, first: bytes, *, closed: list[int], task_status:
     "first",
     [
         pytest.param(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ", id="head-byte-by-byte"),
-        pytest.param(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n{", id="body-byte-by-byte"),
+        pytest.param(
+            b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n{", id="body-byte-by-byte"
+        ),
     ],
 )
-async def test_slow_clients_are_cut_off_and_another_client_is_still_served(limited: RunningServer, first: bytes) -> None:
+async def test_slow_clients_are_cut_off_and_another_client_is_still_served(
+    limited: RunningServer, first: bytes
+) -> None:
     port = int(limited.base_url.rsplit(":", 1)[1])
     closed: list[int] = []
     async with anyio.create_task_group() as attackers, httpx2.AsyncClient(timeout=10) as http:
