@@ -62,7 +62,7 @@ def _reached(limit: str, what_to_do: str, setting: str) -> Conflict:
     )
 
 
-def row_bytes(row: Mapping[str, Any]) -> int:
+def row_bytes(row: Mapping[Any, Any]) -> int:
     """The estimated storage of one transaction (see the module docstring)."""
     text = sum(len((row.get(name) or "").encode()) for name in TEXT_FIELDS)
     return ROW_OVERHEAD + text + 2 * sum(len(tag.encode()) for tag in row.get("tags") or ())

@@ -16,7 +16,8 @@ from finance_mcp.db.models import accounts, api_keys, households
 _LOCK = select(households.c.id).where(households.c.id == bindparam("p_household")).with_for_update()
 _ACCOUNTS = select(func.count()).select_from(accounts).where(accounts.c.household_id == bindparam("p_household"))
 _TOTALS = select(
-    func.coalesce(func.sum(accounts.c.transaction_count), 0), func.coalesce(func.sum(accounts.c.stored_bytes), 0)
+    func.coalesce(func.sum(accounts.c.transaction_count), 0).label("held_rows"),
+    func.coalesce(func.sum(accounts.c.stored_bytes), 0).label("held_bytes"),
 ).where(accounts.c.household_id == bindparam("p_household"))
 _ACTIVE_KEYS = (
     select(func.count())
@@ -42,8 +43,8 @@ class QuotaUsage:
 
     async def totals(self) -> tuple[int, int]:
         """The household's (transactions, estimated stored bytes)."""
-        rows, size = (await self._conn.execute(_TOTALS, self._params)).one()
-        return int(rows), int(size)
+        row = (await self._conn.execute(_TOTALS, self._params)).mappings().one()
+        return int(row["held_rows"]), int(row["held_bytes"])
 
     async def active_api_keys(self, *, now: dt.datetime) -> int:
         return int((await self._conn.execute(_ACTIVE_KEYS, {**self._params, "p_now": now})).scalar_one())

@@ -31,8 +31,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from finance_mcp.db.database import Connection, as_dicts
 from finance_mcp.db.models import accounts, transaction_tags, transactions
 from finance_mcp.db.types import Money
-from finance_mcp.repositories.accounts import AccountRepository, balance_bounds
 from finance_mcp.quotas import Quotas, row_bytes
+from finance_mcp.repositories.accounts import AccountRepository, balance_bounds
 from finance_mcp.repositories.ids import storable
 from finance_mcp.repositories.quota_usage import QuotaUsage
 from finance_mcp.schemas import TransactionFilter

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-from anyio.abc import TaskStatus
 import httpx2
 import pytest
+from anyio.abc import TaskStatus
 
 from tests.e2e.conftest import RunningServer, connector, drain_output, start_server, stop_server
 from tests.e2e.helpers import (
@@ -88,7 +88,8 @@ async def test_a_principal_whose_sessions_are_all_busy_is_refused_a_new_one_clea
         refused = await initialize(http, limited.mcp_url, token)
         assert refused.status_code == 429, refused.text
         message = refused.json()["error"]["message"]
-        assert f"{SESSIONS_PER_PRINCIPAL} open MCP sessions" in message and "MAX_SESSIONS_PER_PRINCIPAL" in message
+        assert f"{SESSIONS_PER_PRINCIPAL} open MCP sessions" in message
+        assert "MAX_SESSIONS_PER_PRINCIPAL" in message
         streams.cancel_scope.cancel()
     async with httpx2.AsyncClient(timeout=30) as http:
         await end_sessions(http, limited, token, ids)
@@ -110,7 +111,8 @@ async def test_the_global_session_limit_still_holds_across_principals(limited: R
     async with httpx2.AsyncClient(timeout=30) as http:
         opened = [(t, await open_sessions(http, limited, t, SESSIONS_PER_PRINCIPAL)) for t in tokens]
         late = await initialize(http, limited.mcp_url, limited.token(tenant=fresh_tenant()))
-        assert late.status_code == 503 and "Too many open sessions" in late.text
+        assert late.status_code == 503
+        assert "Too many open sessions" in late.text
         for token, ids in opened:
             await end_sessions(http, limited, token, ids)
         assert (await initialize(http, limited.mcp_url, limited.token(tenant=fresh_tenant()))).status_code == 200
@@ -149,7 +151,8 @@ async def test_the_account_quota_refuses_clearly_and_changes_nothing(limited: Ru
             await make_account(client, f"Account {n}")
         before = await snapshot(client)
         text = refusal(await client.call_tool("create_account", {"name": "One too many", "account_type": "cash"}))
-        assert f"reached its limit of {ACCOUNTS} accounts" in text and "MAX_ACCOUNTS_PER_HOUSEHOLD" in text
+        assert f"reached its limit of {ACCOUNTS} accounts" in text
+        assert "MAX_ACCOUNTS_PER_HOUSEHOLD" in text
         assert await snapshot(client) == before
         await call(client, "delete_account", account_id=before["accounts"]["accounts"][0]["id"])
         await make_account(client, "Room again")
@@ -175,15 +178,15 @@ async def test_the_transaction_quota_refuses_single_and_batch_creates_and_change
         before = await snapshot(client)
         batch = {"account_id": account, "transactions": items[:2]}
         text = refusal(await client.call_tool("create_transactions_batch", batch))
-        assert f"reached its limit of {TRANSACTIONS} transactions" in text and "this call adds 2" in text
+        assert f"reached its limit of {TRANSACTIONS} transactions" in text
+        assert "this call adds 2" in text
         await call(client, "create_transaction", account_id=account, **items[0])  # the last place
         full = await snapshot(client)
         text = refusal(await client.call_tool("create_transaction", {"account_id": account, **items[0]}))
-        assert f"reached its limit of {TRANSACTIONS} transactions" in text and "MAX_TRANSACTIONS_PER_HOUSEHOLD" in text
-        assert (
-            await snapshot(client) == full
-            and len(full["transactions"]["transactions"]) == len(before["transactions"]["transactions"]) + 1
-        )
+        assert f"reached its limit of {TRANSACTIONS} transactions" in text
+        assert "MAX_TRANSACTIONS_PER_HOUSEHOLD" in text
+        assert await snapshot(client) == full
+        assert len(full["transactions"]["transactions"]) == len(before["transactions"]["transactions"]) + 1
         missing = refusal(await client.call_tool("create_transaction", {**items[0], "account_id": MISSING_ID}))
         assert "was not found" in missing  # a full household still says "not found" for a wrong account
 
@@ -213,9 +216,8 @@ async def test_the_stored_bytes_quota_counts_creates_updates_and_deletes(limited
         short = (await call(client, "create_transaction", **row))["transaction"]["id"]
         before = await snapshot(client)
         text = refusal(await client.call_tool("create_transaction", {**row, "description": LONG}))
-        assert (
-            f"reached its limit of {STORED_BYTES:,} stored bytes" in text and "MAX_STORED_BYTES_PER_HOUSEHOLD" in text
-        )
+        assert f"reached its limit of {STORED_BYTES:,} stored bytes" in text
+        assert "MAX_STORED_BYTES_PER_HOUSEHOLD" in text
         grow = {"transaction_id": short, "description": LONG}
         assert "stored bytes" in refusal(await client.call_tool("update_transaction", grow))
         assert await snapshot(client) == before
@@ -232,7 +234,8 @@ async def test_the_api_key_quota_counts_the_households_active_keys(limited: Runn
         first = await call(owner, "create_api_key", name="laptop", scopes=["finance:read"])
         await call(member, "create_api_key", name="phone", scopes=["finance:read"])
         text = refusal(await member.call_tool("create_api_key", {"name": "third", "scopes": ["finance:read"]}))
-        assert f"reached its limit of {API_KEYS} active API keys" in text and "MAX_API_KEYS_PER_HOUSEHOLD" in text
+        assert f"reached its limit of {API_KEYS} active API keys" in text
+        assert "MAX_API_KEYS_PER_HOUSEHOLD" in text
         assert (await call(owner, "list_api_keys"))["total"] == API_KEYS
         await call(owner, "revoke_api_key", key_id=first["api_key"]["id"])
         await call(member, "create_api_key", name="third", scopes=["finance:read"])
