@@ -64,5 +64,11 @@ def _reached(limit: str, what_to_do: str, setting: str) -> Conflict:
 
 def row_bytes(row: Mapping[Any, Any]) -> int:
     """The estimated storage of one transaction (see the module docstring)."""
-    text = sum(len((row.get(name) or "").encode()) for name in TEXT_FIELDS)
-    return ROW_OVERHEAD + text + 2 * sum(len(tag.encode()) for tag in row.get("tags") or ())
+    size = ROW_OVERHEAD
+    for name in TEXT_FIELDS:  # a plain loop: this runs on every create (about 1 µs)
+        value = row.get(name)
+        if value:
+            size += len(value.encode())
+    for tag in row.get("tags") or ():
+        size += 2 * len(tag.encode())
+    return size

@@ -62,6 +62,7 @@ class SessionsPerPrincipal:
         self._idle = idle_seconds
         self._clock = clock
         self._principals: dict[Key, _Principal] = {}
+        self._swept = clock()
 
     def open_sessions(self, context: AuthorizationContext) -> int:
         """How many sessions this principal holds now (for tests and logs)."""
@@ -74,6 +75,7 @@ class SessionsPerPrincipal:
         if not isinstance(user, AuthenticatedUser) or (version is not None and version not in LEGACY_VERSIONS):
             await self._app(scope, receive, send)  # unauthenticated (401 below) or the sessionless 2026 wire
             return
+        self._sweep()
         key = _key(authorization_context(user))
         principal = self._principals.setdefault(key, _Principal())
         session_id = _header(scope, SESSION_HEADER)
@@ -83,6 +85,14 @@ class SessionsPerPrincipal:
             await self._use(principal, session_id.decode("latin-1"), scope, receive, send)
         if not principal.sessions and not principal.opening:
             self._principals.pop(key, None)
+
+    def _sweep(self) -> None:
+        """Once per idle period, forget the principals whose sessions have all expired (who never came back)."""
+        if self._clock() - self._swept < self._idle:
+            return
+        self._swept = self._clock()
+        for key in [k for k, p in self._principals.items() if not self._live(p) and not p.opening]:
+            del self._principals[key]
 
     def _live(self, principal: _Principal) -> dict[str, _Session]:
         """Forget sessions the SDK has expired by now (idle for the whole period, nothing in flight)."""
