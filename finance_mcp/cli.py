@@ -90,6 +90,8 @@ def serve(host: str | None, port: int | None, workers: int, *, migrate_first: bo
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from finance_mcp.server.slow_clients import DeadlineConfig
+
     # The factory reads Settings in each worker: pass the CLI's choices through the environment.
     if host:
         os.environ["HOST"] = host
@@ -99,7 +101,7 @@ def serve(host: str | None, port: int | None, workers: int, *, migrate_first: bo
     if migrate_first:
         migrate()
     _refuse_an_unmigrated_database(settings.database_url)
-    config = uvicorn.Config(
+    config = DeadlineConfig(
         APP,
         factory=True,
         host=settings.host,
@@ -111,6 +113,12 @@ def serve(host: str | None, port: int | None, workers: int, *, migrate_first: bo
         # A worker answers the supervisor's health check only once its imports are done: on a busy machine
         # several workers importing at once took over uvicorn's 5 s and were killed and restarted in a loop.
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        # What one slow or greedy client may hold (issue 11, item 12; finance_mcp/server/slow_clients.py).
+        limit_concurrency=settings.limit_concurrency,
+        timeout_keep_alive=settings.timeout_keep_alive_seconds,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        header_timeout=settings.header_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
     )
     if workers <= 1:
         uvicorn.Server(config).run()
@@ -158,6 +166,7 @@ async def _create_api_key(settings: Settings, args: argparse.Namespace, password
     from finance_mcp.errors import FinanceError
     from finance_mcp.server.auth import JwtVerifier, identity_from_token
     from finance_mcp.server.oauth.mcp_auth_client import McpAuthClient, Refused, Unreachable
+    from finance_mcp.server.state import household_quotas
     from finance_mcp.services import api_keys
     from finance_mcp.services.identity import IdentityService
 
@@ -177,7 +186,7 @@ async def _create_api_key(settings: Settings, args: argparse.Namespace, password
         sys.exit("finance-mcp: MCP_Auth's token does not verify here: is SECRET_KEY the same as MCP_Auth's?")
     db = open_database(settings.database_url)
     try:
-        principal = await IdentityService(db).resolve(identity_from_token(verified))
+        principal = await IdentityService(db, quotas=household_quotas(settings)).resolve(identity_from_token(verified))
         data = ApiKeyCreate(name=args.name, scopes=args.scope, expires_in_days=args.expires_in_days)
         created = await api_keys.create_api_key(db, principal, data)
     except FinanceError as error:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from finance_mcp.errors import PermissionDenied
+from finance_mcp.quotas import NO_QUOTAS, Quotas
 
 
 class Role(StrEnum):
@@ -101,6 +102,7 @@ class Principal:
     role: Role
     scopes: frozenset[str] = field(default_factory=frozenset[str])
     api_key_id: int | None = None  # set when the caller signed in with an API key, not a token
+    quotas: Quotas = NO_QUOTAS  # the household's limits (settings MAX_*_PER_HOUSEHOLD)
 
     @property
     def permissions(self) -> frozenset[Permission]:

@@ -55,6 +55,20 @@ class Settings(BaseSettings):
     # Scale-out (docs/DEPLOYMENT.md): PgBouncer in transaction mode, a hot-standby replica for reads.
     database_pgbouncer: bool = False
     database_replica_url: str | None = None
+    # Sessions of the 2025-era protocol (issue 11, item 4): per principal, in all, and how long one may idle.
+    max_sessions_per_principal: int = Field(default=16, ge=1, le=10_000)
+    max_sessions: int = Field(default=1000, ge=1, le=1_000_000)
+    session_idle_seconds: int = Field(default=600, ge=1, le=7 * 24 * 3600)
+    # Per-household quotas (0 = no limit) and what a slow or greedy HTTP client may hold (item 12).
+    max_accounts_per_household: int = Field(default=0, ge=0)
+    max_transactions_per_household: int = Field(default=0, ge=0)
+    max_api_keys_per_household: int = Field(default=0, ge=0)
+    max_stored_bytes_per_household: int = Field(default=0, ge=0)
+    limit_concurrency: int = Field(default=1000, ge=1)
+    timeout_keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
+    header_timeout_seconds: float = Field(default=10, gt=0, le=3600)
+    body_timeout_seconds: float = Field(default=60, gt=0, le=3600)
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
 
     @field_validator("secret_key")
     @classmethod

@@ -78,6 +78,9 @@ class Account(Base):
     # How many transactions the account holds, kept beside the balance by the same statements, so an
     # account's listing can report its total without counting its rows on every call.
     transaction_count: Mapped[int] = mapped_column(BigInteger(), server_default="0")
+    # The estimated storage of those transactions (finance_mcp/quotas.py: row_bytes), kept the same way, so
+    # a household's stored-bytes quota is a sum over its accounts, not over its rows.
+    stored_bytes: Mapped[int] = mapped_column(BigInteger(), server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 

@@ -42,6 +42,7 @@ _ADJUST = (
     .values(
         balance=accounts.c.balance + bindparam("p_delta", type_=Money()),
         transaction_count=accounts.c.transaction_count + bindparam("p_rows"),
+        stored_bytes=accounts.c.stored_bytes + bindparam("p_bytes"),
         updated_at=bindparam("p_now"),
     )
     .returning(accounts.c.balance)
@@ -108,12 +109,14 @@ class AccountRepository:
         result = await self._conn.execute(_BALANCE, self._params(p_account=account_id))
         return result.scalar_one_or_none()
 
-    async def adjust_balance(self, account_id: int, delta: Decimal, *, rows: int, now: dt.datetime) -> Decimal | None:
-        """`balance = balance + delta` and `transaction_count = transaction_count + rows` in one atomic
-        statement; None when the account is not found."""
+    async def adjust_balance(
+        self, account_id: int, delta: Decimal, *, rows: int, now: dt.datetime, size: int = 0
+    ) -> Decimal | None:
+        """`balance = balance + delta`, `transaction_count = transaction_count + rows` and `stored_bytes =
+        stored_bytes + size` in one atomic statement; None when the account is not found."""
         if not storable(account_id):
             return None
-        params = self._params(p_account=account_id, p_delta=delta, p_rows=rows, p_now=now)
+        params = self._params(p_account=account_id, p_delta=delta, p_rows=rows, p_bytes=size, p_now=now)
         with balance_bounds(account_id):
             result = await self._conn.execute(_ADJUST, params)
         return result.scalar_one_or_none()

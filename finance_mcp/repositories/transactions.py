@@ -31,8 +31,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from finance_mcp.db.database import Connection, as_dicts
 from finance_mcp.db.models import accounts, transaction_tags, transactions
 from finance_mcp.db.types import Money
+from finance_mcp.quotas import Quotas, row_bytes
 from finance_mcp.repositories.accounts import AccountRepository, balance_bounds
 from finance_mcp.repositories.ids import storable
+from finance_mcp.repositories.quota_usage import QuotaUsage
 from finance_mcp.schemas import TransactionFilter
 
 COLUMNS = (
@@ -63,7 +65,11 @@ _BY_ID = (transactions.c.id == bindparam("p_id"), transactions.c.household_id ==
 _INSERT = insert(transactions).returning(*COLUMNS, sort_by_parameter_order=True)
 _GET = select(*COLUMNS).where(*_BY_ID)
 _GET_FOR_UPDATE = _GET.with_for_update()
-_DELETE = delete(transactions).where(*_BY_ID).returning(transactions.c.account_id, transactions.c.amount)
+_DELETE = (
+    delete(transactions)
+    .where(*_BY_ID)
+    .returning(transactions.c.account_id, transactions.c.amount, transactions.c.tags, *SEARCHED)
+)
 _INSERT_TAGS = insert(transaction_tags)
 _DELETE_TAGS = delete(transaction_tags).where(
     transaction_tags.c.transaction_id == bindparam("p_id"),
@@ -93,17 +99,29 @@ _FIELDS = ("date", "category", "description", "merchant", "location", "der_categ
 _NARROWING = tuple(name for name in TransactionFilter.model_fields if name not in ("account_id", "tags"))
 
 
-def _record_statement() -> Select[Any]:
+def _within_quotas() -> list[ColumnElement[bool]]:
+    """The household's totals (a sum over its accounts' counters) leave room for one more row."""
+    held = accounts.alias("held")
+    mine = held.c.household_id == bindparam("p_household")
+    rows = select(func.coalesce(func.sum(held.c.transaction_count), 0)).where(mine).scalar_subquery()
+    size = select(func.coalesce(func.sum(held.c.stored_bytes), 0)).where(mine).scalar_subquery()
+    return [rows < bindparam("p_max_rows"), size + bindparam("p_bytes") <= bindparam("p_max_bytes")]
+
+
+def _record_statement(*, limited: bool) -> Select[Any]:
     """PostgreSQL's `create_transaction` in one statement, so one round trip and the shortest hold on the
-    account's row lock: move the balance and the row counter (`balance = balance + :delta`), store the row
-    and its tags. Atomic on its own; zero rows when the account is not in the household, and then nothing
-    was stored (the insert selects from the update's result)."""
+    account's row lock: move the balance and the counters (`balance = balance + :delta`), store the row
+    and its tags. Atomic on its own; zero rows when the account is not in the household (or, `limited`,
+    when the household's quotas are full), and then nothing was stored (the insert selects from the
+    update's result)."""
     moved = (
         update(accounts)
         .where(accounts.c.id == bindparam("p_account"), accounts.c.household_id == bindparam("p_household"))
+        .where(*(_within_quotas() if limited else ()))
         .values(
             balance=accounts.c.balance + bindparam("p_delta", type_=Money()),
             transaction_count=accounts.c.transaction_count + literal_column("1"),
+            stored_bytes=accounts.c.stored_bytes + bindparam("p_bytes"),
             updated_at=bindparam("p_now"),
         )
         .returning(accounts.c.balance)
@@ -128,7 +146,11 @@ def _record_statement() -> Select[Any]:
     return select(stored, moved.c.balance.label("account_balance")).select_from(both).add_cte(tagged.cte("tagged"))
 
 
-_RECORD_POSTGRES = _record_statement()
+_RECORD_POSTGRES = _record_statement(limited=False)
+# With quotas on: the check folded into the same statement. Concurrent creates see one snapshot of the
+# totals, so they can overshoot by at most one row each (docs/RELIABILITY.md).
+_RECORD_POSTGRES_LIMITED = _record_statement(limited=True)
+UNLIMITED = 2**62
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,32 +197,51 @@ class TransactionRepository:
         return stored
 
     async def record(
-        self, account_id: int, values: dict[str, Any], *, created_by: int, now: dt.datetime
+        self, account_id: int, values: dict[str, Any], *, created_by: int, now: dt.datetime, quotas: Quotas
     ) -> tuple[RowMapping, Decimal] | None:
-        """Store one transaction and move its account's balance and row counter by it, atomically; return
-        the row and the new balance, or None when the account is not in the household.
+        """Store one transaction and move its account's balance and counters by it, atomically; return
+        the row and the new balance, or None when the account is not in the household or the household's
+        quotas have no room for it (nothing was stored then).
 
         On PostgreSQL this is one statement, so the unit of work may run without a transaction
-        (`transaction=False`); elsewhere it is two statements inside the unit's transaction.
+        (`transaction=False`); elsewhere it is two or three statements inside the unit's transaction.
         """
         if not storable(account_id):
             return None
+        size = row_bytes(values)
         if self._conn.dialect != "postgresql":
-            balance = await AccountRepository(self._conn, self._household_id).adjust_balance(
-                account_id, values["amount"], rows=1, now=now
-            )
-            if balance is None:
-                return None
-            (row,) = await self.add_many([{**values, "account_id": account_id}], created_by=created_by, now=now)
-            return row, balance
+            return await self._record_in_steps(account_id, values, size, created_by=created_by, now=now, quotas=quotas)
         tags: list[str] = values.get("tags") or []
         params = {f"v_{name}": values.get(name) for name in _FIELDS}
         params |= {"v_tags": tags, "v_created_by": created_by, "p_tag_keys": sorted({tag_key(t) for t in tags})}
         params |= {"p_household": self._household_id, "p_account": account_id, "p_delta": values["amount"]}
+        params |= {"p_bytes": size, "p_now": now}
+        statement = _RECORD_POSTGRES
+        if quotas.on_rows:
+            statement = _RECORD_POSTGRES_LIMITED
+            params |= {"p_max_rows": quotas.transactions or UNLIMITED, "p_max_bytes": quotas.stored_bytes or UNLIMITED}
         with balance_bounds(account_id):
-            result = await self._conn.execute(_RECORD_POSTGRES, {**params, "p_now": now})
+            result = await self._conn.execute(statement, params)
         row = result.mappings().first()
         return None if row is None else (row, row["account_balance"])
+
+    async def _record_in_steps(
+        self, account_id: int, values: dict[str, Any], size: int, *, created_by: int, now: dt.datetime, quotas: Quotas
+    ) -> tuple[RowMapping, Decimal] | None:
+        """`record` on SQLite, where writers are serialised: the quota check is exact."""
+        if quotas.on_rows:
+            held_rows, held_bytes = await QuotaUsage(self._conn, self._household_id).totals()
+            if (quotas.transactions and held_rows >= quotas.transactions) or (
+                quotas.stored_bytes and held_bytes + size > quotas.stored_bytes
+            ):
+                return None
+        balance = await AccountRepository(self._conn, self._household_id).adjust_balance(
+            account_id, values["amount"], rows=1, size=size, now=now
+        )
+        if balance is None:
+            return None
+        (row,) = await self.add_many([{**values, "account_id": account_id}], created_by=created_by, now=now)
+        return row, balance
 
     async def get(self, transaction_id: int, *, for_update: bool = False) -> Mapping[Any, Any] | None:
         if not storable(transaction_id):
@@ -231,13 +272,13 @@ class TransactionRepository:
             ]
             await self._conn.execute(_INSERT_TAGS, rows)
 
-    async def delete(self, transaction_id: int) -> tuple[int, Decimal] | None:
-        """Delete one transaction; return its (account_id, amount), or None when not found."""
+    async def delete(self, transaction_id: int) -> tuple[int, Decimal, int] | None:
+        """Delete one transaction; return its (account_id, amount, estimated bytes), or None when not found."""
         if not storable(transaction_id):
             return None
         result = await self._conn.execute(_DELETE, {"p_id": transaction_id, "p_household": self._household_id})
         row = result.mappings().first()
-        return None if row is None else (int(row["account_id"]), row["amount"])
+        return None if row is None else (int(row["account_id"]), row["amount"], row_bytes(row))
 
     async def page(self, filters: TransactionFilter, *, limit: int, after: tuple[dt.date, int] | None) -> Page:
         """Up to `limit` matching rows, newest first, after the keyset position; whether more follow; and

@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator
 from finance_mcp.db.database import Connection, Database
 from finance_mcp.repositories.accounts import AccountRepository
 from finance_mcp.repositories.analytics import AnalyticsRepository
+from finance_mcp.repositories.quota_usage import QuotaUsage
 from finance_mcp.repositories.transactions import TransactionRepository
 
 
@@ -17,6 +18,7 @@ class UnitOfWork:
         self.accounts = AccountRepository(conn, household_id)
         self.transactions = TransactionRepository(conn, household_id)
         self.analytics = AnalyticsRepository(conn, household_id)
+        self.usage = QuotaUsage(conn, household_id)
 
     async def commit(self) -> None:
         await self._conn.commit()

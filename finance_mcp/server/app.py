@@ -20,12 +20,14 @@ from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from finance_mcp import __version__
 from finance_mcp.server import reports, resources
 from finance_mcp.server.auth import BearerVerifier, JwtVerifier
 from finance_mcp.server.errors import describe_validation
 from finance_mcp.server.oauth.bridge import LoginBridge, build_bridge
+from finance_mcp.server.sessions import SessionsPerPrincipal
 from finance_mcp.server.state import ServerState
 from finance_mcp.server.tools import accounts, analytics, api_keys, identity, transactions
 from finance_mcp.settings import Settings
@@ -156,9 +158,13 @@ def serve_http(mcp: FinanceServer, settings: Settings, *, json_response: bool = 
         json_response=json_response,
         stateless_http=settings.stateless_http,
         max_request_body_size=settings.max_request_body_bytes,
+        session_idle_timeout=settings.session_idle_seconds,
+        max_sessions=settings.max_sessions,
         transport_security=transport_security(settings),
         host=settings.host,
     )
+    if not settings.stateless_http:
+        limit_sessions_per_principal(app, settings)
     if mcp.login_bridge is not None:
         app.router.routes.extend(mcp.login_bridge.routes())
     if settings.cors_origins:
@@ -170,6 +176,14 @@ def serve_http(mcp: FinanceServer, settings: Settings, *, json_response: bool = 
             expose_headers=["Mcp-Session-Id"],
         )
     return app
+
+
+def limit_sessions_per_principal(app: Starlette, settings: Settings) -> None:
+    """Wrap the authenticated /mcp endpoint (a public `Route.app`) in the per-principal session limit."""
+    (route,) = [r for r in app.router.routes if isinstance(r, Route) and r.path == "/mcp"]
+    route.app = SessionsPerPrincipal(
+        route.app, limit=settings.max_sessions_per_principal, idle_seconds=settings.session_idle_seconds
+    )
 
 
 def create_app() -> Starlette:

@@ -8,8 +8,18 @@ from finance_mcp.db.database import Database
 from finance_mcp.db.replica import open_routed_database
 from finance_mcp.db.schema import schema_status
 from finance_mcp.errors import Unavailable
+from finance_mcp.quotas import Quotas
 from finance_mcp.services.identity import IdentityService
 from finance_mcp.settings import Settings
+
+
+def household_quotas(settings: Settings) -> Quotas:
+    return Quotas(
+        accounts=settings.max_accounts_per_household,
+        transactions=settings.max_transactions_per_household,
+        api_keys=settings.max_api_keys_per_household,
+        stored_bytes=settings.max_stored_bytes_per_household,
+    )
 
 
 @dataclass
@@ -27,7 +37,7 @@ class ServerState:
             pgbouncer=self.settings.database_pgbouncer,
             echo=self.settings.debug,
         )
-        self._identities = IdentityService(self._db)
+        self._identities = IdentityService(self._db, quotas=household_quotas(self.settings))
 
     async def close(self) -> None:
         if self._db is not None:

@@ -27,6 +27,9 @@ async def create_account(db: Database, principal: Principal, data: AccountCreate
     principal.require(Permission.WRITE)
     now = dt.datetime.now(dt.UTC)
     async with unit_of_work(db, principal.household_id, write=True) as uow:
+        if principal.quotas.accounts:
+            await uow.usage.lock()  # one create at a time per household: concurrent ones cannot overshoot
+            principal.quotas.check_accounts(await uow.usage.accounts())
         row = await uow.accounts.add(
             created_by=principal.user_id,
             now=now,

@@ -18,6 +18,7 @@ from finance_mcp.db.database import Database
 from finance_mcp.errors import Conflict, NotFound, PermissionDenied
 from finance_mcp.identity import Permission, Principal, scopes_for, tenant_of
 from finance_mcp.repositories.api_keys import ApiKeyCredentials, ApiKeyRepository
+from finance_mcp.repositories.quota_usage import QuotaUsage
 from finance_mcp.tokens import hash_secret, matches, new_secret
 
 KEY_PREFIX = "fmcp_"
@@ -91,6 +92,10 @@ async def create_api_key(db: Database, principal: Principal, data: ApiKeyCreate)
     lookup_id, secret = secrets.token_hex(_LOOKUP_HEX // 2), new_secret()
     async with db.connect(write=True) as conn:
         repo = ApiKeyRepository(conn, principal.household_id)
+        if principal.quotas.api_keys:
+            usage = QuotaUsage(conn, principal.household_id)
+            await usage.lock()  # one create at a time per household: concurrent ones cannot overshoot
+            principal.quotas.check_api_keys(await usage.active_api_keys(now=now))
         if await repo.count_active(principal.user_id, now=now) >= MAX_ACTIVE_KEYS_PER_USER:
             raise Conflict(
                 f"You already have {MAX_ACTIVE_KEYS_PER_USER} active API keys; revoke unused ones "

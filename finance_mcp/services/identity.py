@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from finance_mcp.db.database import Database
 from finance_mcp.identity import Identity, Permission, Principal
+from finance_mcp.quotas import NO_QUOTAS, Quotas
 from finance_mcp.repositories.identity import IdentityRepository
 from finance_mcp.schemas import HouseholdRead, UserRead, WhoAmI
 
@@ -31,8 +32,9 @@ class IdentityService:
     """Resolves callers. Households and users are never deleted through the API, so the mapping from a
     token to local ids is cached for the life of the process (one query saved on every call)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, quotas: Quotas = NO_QUOTAS) -> None:
         self._db = db
+        self._quotas = quotas
         self._known: dict[tuple[str, str], _Known] = {}
 
     async def resolve(self, identity: Identity) -> Principal:
@@ -51,6 +53,7 @@ class IdentityService:
             email=known.email,
             role=identity.role,
             scopes=identity.scopes,
+            quotas=self._quotas,
         )
 
     async def _ensure(self, identity: Identity) -> _Known:

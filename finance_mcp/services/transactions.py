@@ -14,9 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from finance_mcp.db.database import Database
-from finance_mcp.errors import Invalid, NotFound
+from finance_mcp.errors import Conflict, FinanceError, Invalid, NotFound
 from finance_mcp.identity import Permission, Principal
 from finance_mcp.money import check_balance
+from finance_mcp.quotas import row_bytes
 from finance_mcp.repositories.ids import storable
 from finance_mcp.repositories.unit_of_work import UnitOfWork, unit_of_work
 from finance_mcp.schemas import (
@@ -63,8 +64,10 @@ def decode_cursor(cursor: str) -> tuple[dt.date, int]:
         ) from None
 
 
-async def _adjust(uow: UnitOfWork, account_id: int, delta: Decimal, rows: int, now: dt.datetime) -> Decimal:
-    balance = await uow.accounts.adjust_balance(account_id, delta, rows=rows, now=now)
+async def _adjust(
+    uow: UnitOfWork, account_id: int, delta: Decimal, rows: int, now: dt.datetime, size: int = 0
+) -> Decimal:
+    balance = await uow.accounts.adjust_balance(account_id, delta, rows=rows, size=size, now=now)
     if balance is None:
         raise account_not_found(account_id)
     return check_balance(balance, account_id=account_id)
@@ -77,14 +80,39 @@ async def record_transaction(
     now = dt.datetime.now(dt.UTC)
     # One statement on PostgreSQL (no transaction needed around it); two inside a transaction on SQLite.
     async with unit_of_work(db, principal.household_id, write=True, transaction=False) as uow:
-        recorded = await uow.transactions.record(account_id, fields.model_dump(), created_by=principal.user_id, now=now)
+        values = fields.model_dump()
+        recorded = await uow.transactions.record(
+            account_id, values, created_by=principal.user_id, now=now, quotas=principal.quotas
+        )
         if recorded is None:
-            raise account_not_found(account_id)
+            raise await _why_not_recorded(db, principal, account_id, row_bytes(values))
         row, balance = recorded
         # SQLite only, inside its transaction: on PostgreSQL Numeric(15, 2) already refused such a balance.
         check_balance(balance, account_id=account_id)
         await uow.commit()
     return TransactionCreated(transaction=to_transaction(row), account_balance=balance)
+
+
+async def _why_not_recorded(db: Database, principal: Principal, account_id: int, size: int) -> FinanceError:
+    """After a refused create (the hot path does not say why): a missing account, else a full quota."""
+    async with unit_of_work(db, principal.household_id, write=False) as uow:
+        if not principal.quotas.on_rows or await uow.accounts.get(account_id) is None:
+            return account_not_found(account_id)
+        held_rows, held_bytes = await uow.usage.totals()
+    try:
+        principal.quotas.check_rows(held_rows=held_rows, held_bytes=held_bytes, rows=1, added_bytes=size)
+    except Conflict as full:
+        return full
+    return Conflict("This household was at one of its limits a moment ago; nothing was changed. Try again.")
+
+
+async def _check_room(uow: UnitOfWork, principal: Principal, *, rows: int, size: int) -> None:
+    """Refuse a write that would take the household beyond its quotas (under the household's lock)."""
+    if not principal.quotas.on_rows:
+        return
+    await uow.usage.lock()
+    held_rows, held_bytes = await uow.usage.totals()
+    principal.quotas.check_rows(held_rows=held_rows, held_bytes=held_bytes, rows=rows, added_bytes=size)
 
 
 async def record_batch(
@@ -96,10 +124,13 @@ async def record_batch(
         raise Invalid(f"A batch holds 1 to {MAX_BATCH} transactions, got {len(items)}; split it into smaller batches.")
     total = sum((item.amount for item in items), Decimal("0.00"))
     now = dt.datetime.now(dt.UTC)
+    values = [{**item.model_dump(), "account_id": account_id} for item in items]
+    size = sum(row_bytes(row) for row in values)
     async with unit_of_work(db, principal.household_id, write=True) as uow:
-        balance = await _adjust(uow, account_id, total, len(items), now)
+        await _check_room(uow, principal, rows=len(items), size=size)
+        balance = await _adjust(uow, account_id, total, len(items), now, size)
         rows = await uow.transactions.add_many(
-            [{**item.model_dump(), "account_id": account_id} for item in items],
+            values,
             created_by=principal.user_id,
             now=now,
         )
@@ -181,11 +212,18 @@ async def update_transaction(
         deltas[new_account] = deltas.get(new_account, Decimal(0)) + new_amount
         counts = {old_account: -1}
         counts[new_account] = counts.get(new_account, 0) + 1
+        old_size, new_size = row_bytes(current), row_bytes({**current, **values})
+        sizes = {old_account: -old_size}
+        sizes[new_account] = sizes.get(new_account, 0) + new_size
+        if new_size > old_size:
+            await _check_room(uow, principal, rows=0, size=new_size - old_size)
         balances: dict[str, Decimal] = {}
         # Fixed lock order (by account id) so two opposite moves cannot deadlock.
         for account_id in sorted(deltas):
-            if deltas[account_id] or counts[account_id] or account_id == new_account:
-                balances[str(account_id)] = await _adjust(uow, account_id, deltas[account_id], counts[account_id], now)
+            if deltas[account_id] or counts[account_id] or sizes[account_id] or account_id == new_account:
+                balances[str(account_id)] = await _adjust(
+                    uow, account_id, deltas[account_id], counts[account_id], now, sizes[account_id]
+                )
         row = await uow.transactions.update(transaction_id, values, now=now)
         await uow.commit()
     return TransactionUpdated(transaction=to_transaction(row), account_balances=balances)
@@ -198,7 +236,7 @@ async def delete_transaction(db: Database, principal: Principal, transaction_id:
         removed = await uow.transactions.delete(transaction_id)
         if removed is None:
             raise transaction_not_found(transaction_id)
-        account_id, amount = removed
-        balance = await _adjust(uow, account_id, -amount, -1, now)
+        account_id, amount, size = removed
+        balance = await _adjust(uow, account_id, -amount, -1, now, -size)
         await uow.commit()
     return TransactionDeleted(transaction_id=transaction_id, account_balance=balance)
