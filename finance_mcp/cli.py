@@ -76,6 +76,8 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from finance_mcp.logs import log_config
+
     # The factory reads Settings in each worker: pass the CLI's choices through the environment.
     if host:
         os.environ["HOST"] = host
@@ -89,6 +91,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         port=settings.port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        log_config=log_config(settings),  # uvicorn's lines in the app's format (LOG_FORMAT), in every worker
         access_log=settings.debug,
         timeout_graceful_shutdown=5,
     )
