@@ -54,7 +54,9 @@ def render_site(*, upstreams: list[int], https_port: int, http_port: int, tls: C
 
 def main_config(prefix: Path, site: Path) -> str:
     """What /etc/nginx/nginx.conf provides around a site, pointed at a private directory."""
-    temp = " ".join(f"{kind}_temp_path {prefix / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = " ".join(
+        f"{kind}_temp_path {prefix / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     return f"""daemon off;
 worker_processes 1;
 pid {prefix / "nginx.pid"};
@@ -116,7 +118,9 @@ def proxy(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     assert checked.returncode == 0, checked.stderr
     nginx = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(config)], stderr=subprocess.DEVNULL)
     context = ssl.create_default_context(cafile=str(tls.ca))
-    proxy = Proxy(f"https://localhost:{https_port}", f"http://localhost:{http_port}", context, servers, prefix / "error.log")
+    proxy = Proxy(
+        f"https://localhost:{https_port}", f"http://localhost:{http_port}", context, servers, prefix / "error.log"
+    )
     try:
         wait_until_serving(proxy, nginx)
         yield proxy
@@ -144,7 +148,9 @@ async def run_the_contract(client: Client) -> set[str]:
     checking = (await call(client, "create_account", name="Checking", account_type="checking", opening_balance="1000"))[
         "id"
     ]
-    spent = await call(client, "create_transaction", account_id=checking, amount="-50", date="2026-01-05", category="Food")
+    spent = await call(
+        client, "create_transaction", account_id=checking, amount="-50", date="2026-01-05", category="Food"
+    )
     assert spent["account_balance"] == "950.00"
     txn = spent["transaction"]["id"]
     changed = await call(client, "update_transaction", transaction_id=txn, amount="-100")

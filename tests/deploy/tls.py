@@ -58,8 +58,6 @@ def make_certificates(directory: Path) -> Certificates:
     paths.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths.certificate.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
     paths.key.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return paths
