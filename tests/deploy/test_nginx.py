@@ -21,6 +21,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from tests.conftest import REQUIRE_POSTGRES as IN_CI
 from tests.deploy.tls import Certificates, make_certificates
 from tests.e2e.conftest import RunningServer, drain_output, free_port, start_server, stop_server
 from tests.e2e.helpers import CONTRACT_TOOLS, call, fresh_tenant, tool_call_body
@@ -102,7 +103,10 @@ def wait_until_serving(proxy: Proxy, nginx: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="module")
 def proxy(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     if not Path(NGINX).exists():
-        pytest.fail("nginx is not installed: .ci/run installs Debian's nginx (apt-get install nginx)")
+        missing = "nginx is not installed: .ci/run installs Debian's nginx (apt-get install nginx)"
+        if IN_CI:
+            pytest.fail(missing)
+        pytest.skip(f"!!! {missing}; the nginx tests are SKIPPED !!!")
     prefix = tmp_path_factory.mktemp("nginx")
     tls = make_certificates(prefix)
     https_port, http_port = free_port(), free_port()

@@ -173,3 +173,16 @@ def test_uvicorns_lines_and_the_apps_share_the_text_format(server):
     assert any("Application startup complete" in line for line in uvicorn_lines)
     for line in uvicorn_lines:
         assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO uvicorn\.error: \S", line), line
+
+
+def test_with_two_workers_the_supervisor_and_every_worker_log_json(postgres_url):
+    """uvicorn configures logging again in each worker it spawns: the format must follow it there."""
+    running = start_server(postgres_url, env={"LOG_FORMAT": "json"}, args=["--workers", "2"])
+    try:
+        lines = [line for line in running.startup_log if line.strip()]
+    finally:
+        stop_server(running)
+    entries = [json.loads(line) for line in lines if line.startswith("{")]
+    assert not [line for line in lines if "uvicorn" in line and not line.startswith("{")]
+    assert any("Started parent process" in e["message"] for e in entries)
+    assert any(e["message"].startswith("Application startup complete") for e in entries)
