@@ -90,6 +90,7 @@ def serve(host: str | None, port: int | None, workers: int, *, migrate_first: bo
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from finance_mcp.logs import log_config
     from finance_mcp.server.slow_clients import DeadlineConfig
 
     # The factory reads Settings in each worker: pass the CLI's choices through the environment.
@@ -108,6 +109,7 @@ def serve(host: str | None, port: int | None, workers: int, *, migrate_first: bo
         port=settings.port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        log_config=log_config(settings),  # uvicorn's lines in the app's format (LOG_FORMAT), in every worker
         access_log=settings.debug,
         timeout_graceful_shutdown=5,
         # A worker answers the supervisor's health check only once its imports are done: on a busy machine

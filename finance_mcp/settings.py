@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(default=10, gt=0, le=3600)
     body_timeout_seconds: float = Field(default=60, gt=0, le=3600)
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    # Observability (docs/DEPLOYMENT.md): one log format for uvicorn and the app; Prometheus metrics.
+    log_format: Literal["text", "json"] = "text"
+    metrics: bool = False
+    metrics_token: str | None = Field(default=None, repr=False, min_length=16)
 
     @field_validator("secret_key")
     @classmethod
@@ -115,7 +119,7 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         return _split_list(value)
 
-    @field_validator("public_url", "jwt_audience", "jwt_issuer", "oauth_bridge", mode="before")
+    @field_validator("public_url", "jwt_audience", "jwt_issuer", "oauth_bridge", "metrics_token", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", "auto") else value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import logging
+import time
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,10 +23,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from finance_mcp import __version__
+from finance_mcp.logs import configure_logging
 from finance_mcp.server import reports, resources
 from finance_mcp.server.auth import BearerVerifier, JwtVerifier
 from finance_mcp.server.errors import describe_validation
 from finance_mcp.server.oauth.bridge import LoginBridge, build_bridge
+from finance_mcp.server.observe import CURRENT_CALL, CallObserver, CallRecord, ToolMetrics, metrics_endpoint
 from finance_mcp.server.sessions import SessionsPerPrincipal
 from finance_mcp.server.state import ServerState
 from finance_mcp.server.tools import accounts, analytics, api_keys, identity, transactions
@@ -54,9 +56,27 @@ class FinanceServer(MCPServer):
     """
 
     login_bridge: LoginBridge | None = None  # the OAuth authorization server's routes, when it is on
+    observer: CallObserver = CallObserver()  # one log line per call; build_server adds metrics when asked
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        """Every tool call passes here: time it, and log and count it under a registered tool's name."""
+        started = time.perf_counter()
+        record = CallRecord()
+        reset = CURRENT_CALL.set(record)
+        ok = False
+        try:
+            result = await self._call_checked(name, arguments, context)
+            ok = not (isinstance(result, CallToolResult) and result.is_error)
+            return result
+        finally:
+            CURRENT_CALL.reset(reset)
+            known = self._tool_manager.get_tool(name) is not None  # pyright: ignore[reportPrivateUsage]
+            self.observer.finish(name if known else "unknown", record, ok=ok, seconds=time.perf_counter() - started)
+
+    async def _call_checked(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None
     ) -> CallToolResult | InputRequiredResult:
         try:
             return await super().call_tool(name, arguments, context)
@@ -128,6 +148,10 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
         request_state_security=RequestStateSecurity(keys=[state_key], audience=NAME),
     )
     mcp.login_bridge = bridge
+    if settings.metrics:
+        metrics = ToolMetrics()
+        mcp.observer = CallObserver(metrics)
+        mcp.custom_route("/metrics", methods=["GET"], include_in_schema=False)(metrics_endpoint(settings, metrics))
     identity.register(mcp)
     accounts.register(mcp)
     transactions.register(mcp)
@@ -191,13 +215,3 @@ def create_app() -> Starlette:
     settings = Settings()
     configure_logging(settings)
     return build_app(settings)
-
-
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not settings.debug:
-        # The SDK logs an INFO line for every stateless request; keep its loggers at WARNING or above.
-        level = max(logging.WARNING, logging.getLevelNamesMapping()[settings.log_level])
-        logging.getLogger("mcp").setLevel(level)
-        # Reading the schema's revision at start-up loads Alembic, which logs a line per plugin it sets up.
-        logging.getLogger("alembic").setLevel(level)

@@ -14,6 +14,7 @@ from finance_mcp.db.database import Database
 from finance_mcp.errors import FinanceError
 from finance_mcp.identity import Principal
 from finance_mcp.server.auth import API_KEY_CLIENT_ID, identity_from_token
+from finance_mcp.server.observe import note_principal
 from finance_mcp.server.state import ServerState
 
 # The SDK wraps every `Resolve(...)` value in `AcceptedElicitation[Any]`. pydantic caches parametrised
@@ -41,9 +42,11 @@ async def resolve_principal(state: ServerState) -> Principal:
 
 async def current_principal(ctx: Context[Any, Any]) -> Principal:
     try:
-        return await resolve_principal(server_state(ctx))
+        principal = await resolve_principal(server_state(ctx))
     except FinanceError as error:
         raise ToolError(str(error)) from None
+    note_principal(principal)  # the tool-call log line names the caller by local ids
+    return principal
 
 
 async def database(ctx: Context[Any, Any]) -> Database:

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
@@ -40,6 +40,7 @@ class RunningServer:
     database_url: str
     process: subprocess.Popen[str]
     secret: str = SECRET
+    startup_log: list[str] = field(default_factory=list[str])  # stderr up to "Application startup complete"
 
     @property
     def mcp_url(self) -> str:
@@ -82,7 +83,7 @@ def start_server(
             break
         seen.append(line)
         if "Application startup complete" in line:
-            return RunningServer(f"http://127.0.0.1:{port}", database_url, process)
+            return RunningServer(f"http://127.0.0.1:{port}", database_url, process, startup_log=seen)
     process.kill()
     raise RuntimeError("server did not start:\n" + "".join(seen))
 
