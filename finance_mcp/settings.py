@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     oauth_bridge: bool | None = None
     api_keys: bool = True
+    # The sign-in page's first wait after the free attempts of a key; each further attempt doubles it.
+    signin_backoff_seconds: float = Field(default=1.0, gt=0, le=900)
 
     @field_validator("secret_key")
     @classmethod

@@ -214,6 +214,20 @@ class OAuthRefreshToken(Base):
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class SignInAttempt(Base):
+    """Sign-in attempts counted per key (a hash of account and/or source), shared by every worker and
+    replica. A row is forgotten after `expires_ms`: a key that stays quiet starts again from nothing."""
+
+    __tablename__ = "signin_attempts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer())
+    # Epoch milliseconds: the backoff arithmetic runs inside one SQL statement on both databases.
+    delay_ms: Mapped[int] = mapped_column(BigInteger())
+    not_before_ms: Mapped[int] = mapped_column(BigInteger())
+    expires_ms: Mapped[int] = mapped_column(BigInteger(), index=True)
+
+
 households: Table = Base.metadata.tables["households"]
 users: Table = Base.metadata.tables["users"]
 accounts: Table = Base.metadata.tables["accounts"]
@@ -224,3 +238,4 @@ oauth_clients: Table = Base.metadata.tables["oauth_clients"]
 oauth_grants: Table = Base.metadata.tables["oauth_grants"]
 oauth_codes: Table = Base.metadata.tables["oauth_codes"]
 oauth_refresh_tokens: Table = Base.metadata.tables["oauth_refresh_tokens"]
+signin_attempts: Table = Base.metadata.tables["signin_attempts"]

@@ -51,5 +51,6 @@ def build_bridge(settings: Settings, database: Callable[[], Database], mcp_auth_
         mcp_auth=McpAuthClient(settings.auth_server_url),
         mcp_auth_tokens=mcp_auth_tokens,
         login_requests=LoginRequests(settings.secret_key),
+        signin_backoff_seconds=settings.signin_backoff_seconds,
     )
     return LoginBridge(issuer=issuer, tokens=tokens, provider=provider)
