@@ -30,7 +30,9 @@ _NEXT_DELAY = case(
 _WINDOW = bindparam("p_window", type_=BigInteger)
 
 _WAIT = select(_t.c.not_before_ms).where(_t.c.key == bindparam("p_key"))
-_KNOWN = select(_t.c.key).where(_t.c.key == bindparam("p_key"), _t.c.expires_ms > _NOW)
+_LIVE = select(_t.c.key, _t.c.not_before_ms).where(
+    _t.c.key.in_(bindparam("p_keys", expanding=True)), _t.c.expires_ms > _NOW
+)
 _RELEASE = update(_t).where(_t.c.key == bindparam("p_key"), _t.c.attempts > 0).values(attempts=_t.c.attempts - 1)
 _CLEAR = delete(_t).where(_t.c.key == bindparam("p_key"))
 
@@ -46,13 +48,14 @@ class SignInAttemptRepository:
         """Count one attempt for `key` if it may be made now; False (nothing changed) while it must wait."""
         statement = (
             self._insert()
-            .values(key=key, attempts=1, delay_ms=0, not_before_ms=_NOW, expires_ms=_NOW + _WINDOW)
+            .values(key=key, attempts=1, delay_ms=0, not_before_ms=0, expires_ms=_NOW + _WINDOW)
             .on_conflict_do_update(
                 index_elements=[_t.c.key],
                 set_={
                     "attempts": case((_EXPIRED, 1), else_=_t.c.attempts + 1),
                     "delay_ms": _NEXT_DELAY,
-                    "not_before_ms": _NOW + _NEXT_DELAY,
+                    # 0 while free attempts remain: requests that began a moment earlier are not refused.
+                    "not_before_ms": case((_NEXT_DELAY == 0, 0), else_=_NOW + _NEXT_DELAY),
                     "expires_ms": _NOW + _WINDOW + _NEXT_DELAY,
                 },
                 where=or_(_EXPIRED, _t.c.not_before_ms <= _NOW),
@@ -84,8 +87,10 @@ class SignInAttemptRepository:
         )
         await self._conn.execute(statement)
 
-    async def known(self, key: str, *, now_ms: int) -> bool:
-        return (await self._conn.execute(_KNOWN, {"p_key": key, "p_now": now_ms})).first() is not None
+    async def waits(self, keys: list[str], *, now_ms: int) -> dict[str, int]:
+        """The keys that are live (not forgotten), each with how long it must still wait (0: need not)."""
+        rows = (await self._conn.execute(_LIVE, {"p_keys": keys, "p_now": now_ms})).mappings()
+        return {str(row["key"]): max(0, int(row["not_before_ms"]) - now_ms) for row in rows}
 
     async def purge_expired(self, *, now_ms: int) -> int:
         """Delete up to `PURGE_BATCH` forgotten keys; rows another request holds are left for next time, so

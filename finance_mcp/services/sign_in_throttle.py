@@ -73,11 +73,18 @@ class SignInThrottle:
         """Count this attempt under each of its keys, or under none of them if one must still wait."""
         now = _now_ms()
         pair, known = _key("pair", account, source), _key("known", account, source)
+        wider = [(_key("account", account), FREE["account"]), (_key("address", source), FREE["address"])]
         async with self._db.connect(write=False, transaction=False) as conn:
-            is_known = await SignInAttemptRepository(conn).known(known, now_ms=now)
-        keys = [(pair, FREE["pair"])]
-        if not is_known:
-            keys += [(_key("account", account), FREE["account"]), (_key("address", source), FREE["address"])]
+            waits = await SignInAttemptRepository(conn).waits([pair, known, *(k for k, _ in wider)], now_ms=now)
+        keys = [(pair, FREE["pair"])] + ([] if known in waits else wider)
+        # A read can only refuse, never grant: under a flood, refusals cost no write (SQLite's writers queue).
+        waiting = max(waits.get(key, 0) for key, _ in keys)
+        if waiting:
+            return Wait(seconds=math.ceil(waiting / 1000))
+        return await self._count(keys, pair=pair, known=known, now=now)
+
+    async def _count(self, keys: list[tuple[str, int]], *, pair: str, known: str, now: int) -> Reservation | Wait:
+        """The atomic part: each key's upsert counts the attempt only if the key need not wait."""
         granted: list[str] = []
         for key, free in keys:
             async with self._writing() as repo:
