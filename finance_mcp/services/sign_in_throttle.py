@@ -12,7 +12,7 @@ The scheme (docs/RELIABILITY.md, "Sign-in"):
   known address is held to its own key only: an attacker elsewhere who spends the account's wider budget
   delays strangers, never the person who signed in from there before.
 * A key that stays quiet for 15 minutes past its last wait is forgotten, and forgotten rows are deleted in
-  small batches as failures happen: nothing is ever wiped wholesale.
+  batches of 1,000 after each answered attempt: nothing is ever wiped wholesale.
 """
 
 from __future__ import annotations
@@ -105,9 +105,10 @@ class SignInThrottle:
         await self._release(reservation.others)
         async with self._writing() as repo:
             await repo.remember(reservation.known, now_ms=_now_ms(), lifetime_ms=KNOWN_MS)
+        await self.failed()  # successes add marker rows too: they also clear a batch of forgotten ones
 
     async def failed(self) -> None:
-        """The attempt stays counted. Failures are what add rows, so each also deletes a batch of old ones."""
+        """The attempt stays counted. Each attempt may add rows, so each also deletes a batch of old ones."""
         async with self._writing() as repo:
             await repo.purge_expired(now_ms=_now_ms())
 
