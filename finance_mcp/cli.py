@@ -224,7 +224,7 @@ def _add_api_key_commands(api_key: argparse.ArgumentParser) -> None:
         help="what the key may do; repeat for several (never more than your role)",
     )
     create.add_argument("--expires-in-days", type=int, default=90, help="1-365 (default 90)")
-    create.add_argument("--totp-code", help="one-time code, if your account uses one (then --username is your email)")
+    create.add_argument("--totp-code", help="one-time code, if your account uses one (with your usual --username)")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
 

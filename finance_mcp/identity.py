@@ -85,6 +85,11 @@ class Identity:
         return f"personal:{self.auth_user_id}"
 
 
+def tenant_household_key(tenant_id: str) -> str:
+    """The household key of an MCP_Auth tenant (`Identity.household_key` of any of its members)."""
+    return f"tenant:{tenant_id}"
+
+
 def tenant_of(household_key: str) -> str | None:
     """The MCP_Auth tenant of a household key (`Identity.household_key`), None for a personal household."""
     return household_key.removeprefix("tenant:") if household_key.startswith("tenant:") else None

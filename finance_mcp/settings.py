@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     metrics: bool = False
     metrics_token: str | None = Field(default=None, repr=False, min_length=16)
+    # The sign-in page's first wait after the free attempts of a key; each further attempt doubles it.
+    signin_backoff_seconds: float = Field(default=1.0, gt=0, le=900)
 
     @field_validator("secret_key")
     @classmethod

@@ -230,6 +230,20 @@ class OAuthRegistrationCount(Base):
     count: Mapped[int] = mapped_column(Integer())
 
 
+class SignInAttempt(Base):
+    """Sign-in attempts counted per key (a hash of account and/or source), shared by every worker and
+    replica. A row is forgotten after `expires_ms`: a key that stays quiet starts again from nothing."""
+
+    __tablename__ = "signin_attempts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer())
+    # Epoch milliseconds: the backoff arithmetic runs inside one SQL statement on both databases.
+    delay_ms: Mapped[int] = mapped_column(BigInteger())
+    not_before_ms: Mapped[int] = mapped_column(BigInteger())
+    expires_ms: Mapped[int] = mapped_column(BigInteger(), index=True)
+
+
 households: Table = Base.metadata.tables["households"]
 users: Table = Base.metadata.tables["users"]
 accounts: Table = Base.metadata.tables["accounts"]
@@ -241,3 +255,4 @@ oauth_grants: Table = Base.metadata.tables["oauth_grants"]
 oauth_codes: Table = Base.metadata.tables["oauth_codes"]
 oauth_refresh_tokens: Table = Base.metadata.tables["oauth_refresh_tokens"]
 oauth_registration_counts: Table = Base.metadata.tables["oauth_registration_counts"]
+signin_attempts: Table = Base.metadata.tables["signin_attempts"]

@@ -23,6 +23,13 @@ _SET_EMAIL = (
 )
 
 
+_RENAME = (
+    update(households)
+    .where(households.c.external_key == bindparam("p_key"), households.c.name != bindparam("p_name"))
+    .values(name=bindparam("p_name"))
+)
+
+
 class IdentityRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -56,3 +63,8 @@ class IdentityRepository:
         if email is not None and found["email"] != email:
             await self._conn.execute(_SET_EMAIL, {"p_user": found["id"], "p_email": email, "p_now": now})
         return int(found["id"]), email if email is not None else found["email"]
+
+    async def name_household(self, key: str, name: str, *, now: dt.datetime) -> None:
+        """Give the household for `key` this name, creating it if it does not exist yet."""
+        await self.ensure_household(key, name, now=now)
+        await self._conn.execute(_RENAME, {"p_key": key, "p_name": name})

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import RowMapping
 
 from finance_mcp.db.database import Database
+from finance_mcp.identity import tenant_household_key
+from finance_mcp.repositories.identity import IdentityRepository
 from finance_mcp.repositories.oauth import OAuthRepository
 from finance_mcp.tokens import Sealer, hash_secret, new_secret
 
@@ -23,6 +25,7 @@ CODE_LIFETIME = dt.timedelta(minutes=5)
 REFRESH_LIFETIME = dt.timedelta(days=30)
 GRANT_LIFETIME = dt.timedelta(days=90)
 UNUSED_CLIENT_LIFETIME = dt.timedelta(hours=24)
+HOUSEHOLD_NAME_LENGTH = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +142,17 @@ class GrantStore:
             await repo.purge_unused_clients(registered_before=now - self._unused_client_lifetime)
             await conn.commit()
         return code
+
+    async def name_household(self, person: Person, tenant_name: str) -> None:
+        """The household of the person's MCP_Auth tenant takes the tenant's name (and follows a rename)."""
+        if person.tenant_id is None:
+            return
+        name = " ".join(tenant_name.split())[:HOUSEHOLD_NAME_LENGTH]
+        if not name:
+            return
+        async with self._db.connect(write=True) as conn:
+            await IdentityRepository(conn).name_household(tenant_household_key(person.tenant_id), name, now=_now())
+            await conn.commit()
 
     async def find_code(self, code: str) -> Code | None:
         """The code's record; None if unknown, its grant is over, or it was used (which ends the grant)."""

@@ -48,6 +48,7 @@ class Tenant:
     email: str
     password: str
     active: bool = True
+    name: str | None = None
 
 
 @dataclass
@@ -70,6 +71,12 @@ class McpAuthStandIn:
     users: dict[int, User] = field(default_factory=dict[int, User])
     refresh_tokens: dict[str, tuple[int, bool]] = field(default_factory=dict[str, tuple[int, bool]])
     calls: list[str] = field(default_factory=list[str])
+    # Who each sign-in call was about, (tenant email or "", username or email), and whose one-time code was
+    # compared: what the sign-in throttle's tests count.
+    sign_ins: list[tuple[str, str]] = field(default_factory=list[tuple[str, str]])
+    totp_checks: list[int] = field(default_factory=list[int])
+    # Paths that answer with the given status instead (an outage, or a proxy in front answering for it).
+    outages: dict[str, int] = field(default_factory=dict[str, int])
     clock: Callable[[], float] = time.time
     _ids: Iterator[int] = field(default_factory=lambda: iter(range(2, 10**9)))
 
@@ -147,9 +154,12 @@ class McpAuthStandIn:
 
     async def login_user(self, request: Request) -> Response:
         self.calls.append("/auth/login-user")
+        if "/auth/login-user" in self.outages:
+            return _detail(self.outages["/auth/login-user"], "Service Unavailable")
         body = await self._body(request, ("tenant_email", "username", "password"))
         if isinstance(body, JSONResponse):
             return body
+        self.sign_ins.append((body["tenant_email"].lower(), body["username"]))
         tenant = self.tenants.get(body["tenant_email"].lower())
         if tenant is None:
             return _detail(401, "401: Invalid credentials")
@@ -160,13 +170,41 @@ class McpAuthStandIn:
             return _detail(401, "401: Tenant account is disabled")
         if not user.active:
             return _detail(401, "401: User account is disabled")
-        return self._tokens(user)
+        return self._second_factor(user, await request.json()) or self._tokens(user)
+
+    def _second_factor(self, user: User, body: dict[str, Any]) -> JSONResponse | None:
+        """`/auth/login-user` with TOTP on (MCP_Auth 76fa393, app/routes/auth.py): the optional `totp_code`
+        of `TenantUserLoginRequest` is required and checked against the current step."""
+        if user.totp_secret is None:
+            return None
+        code = body.get("totp_code")
+        if not code:
+            return _detail(403, "TOTP verification required. Provide totp_code in the request.")
+        self.totp_checks.append(user.id)
+        return None if code == self.code_for(user) else _detail(401, "Invalid TOTP code.")
+
+    async def tenants_me(self, request: Request) -> Response:
+        """`GET /tenants/me` (any role): the tenant of the bearer token's user."""
+        self.calls.append("/tenants/me")
+        if "/tenants/me" in self.outages:
+            return _detail(self.outages["/tenants/me"], "Service Unavailable")
+        header = request.headers.get("authorization")
+        if header is None:
+            return _unprocessable("missing", ["header", "authorization"], "Field required")
+        try:
+            claims = jwt.decode(header.removeprefix("Bearer "), self.secret, algorithms=["HS256"])
+            tenant = self.users[int(claims["sub"])].tenant
+        except (jwt.PyJWTError, KeyError, ValueError):
+            return _detail(401, "401: Invalid token: Signature verification failed")
+        body = {"id": tenant.id, "email": tenant.email, "tenant_name": tenant.name, "is_active": tenant.active}
+        return JSONResponse({**body, "created_at": "2026-11-25T16:19:49.077823", "updated_at": None})
 
     async def totp_validate(self, request: Request) -> Response:
         self.calls.append("/auth/totp/validate")
         body = await self._body(request, ("email", "password", "totp_code"))
         if isinstance(body, JSONResponse):
             return body
+        self.sign_ins.append(("", body["email"]))
         user = next((u for u in self.users.values() if u.email == body["email"]), None)
         if user is None or user.password != body["password"]:
             return _detail(401, "401: Invalid email or password")  # assumption: not in the reference
@@ -174,12 +212,15 @@ class McpAuthStandIn:
             return _detail(401, "401: User account is disabled")
         if user.totp_secret is None:
             return _detail(400, "400: TOTP is not enabled for this account")  # assumption
+        self.totp_checks.append(user.id)
         if body["totp_code"] != self.code_for(user):
             return _detail(401, "Invalid TOTP code.")
         return self._tokens(user)
 
     async def refresh(self, request: Request) -> Response:
         self.calls.append("/auth/refresh")
+        if "/auth/refresh" in self.outages:
+            return _detail(self.outages["/auth/refresh"], "Service Unavailable")
         body = await self._body(request, ("refresh_token",))
         if isinstance(body, JSONResponse):
             return body
@@ -215,6 +256,7 @@ class McpAuthStandIn:
                 Route("/auth/refresh", self.refresh, methods=["POST"]),
                 Route("/auth/logout", self.logout, methods=["POST"]),
                 Route("/callback", self.callback, methods=["GET"]),
+                Route("/tenants/me", self.tenants_me, methods=["GET"]),
             ]
         )
 

@@ -65,5 +65,6 @@ def build_bridge(settings: Settings, database: Callable[[], Database], mcp_auth_
             else None
         ),
         unused_client_lifetime=dt.timedelta(hours=settings.oauth_unused_client_hours),
+        signin_backoff_seconds=settings.signin_backoff_seconds,
     )
     return LoginBridge(issuer=issuer, tokens=tokens, provider=provider)

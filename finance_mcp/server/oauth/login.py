@@ -1,9 +1,11 @@
 """GET and POST /oauth/login: the sign-in page that checks a person with MCP_Auth and, on success, sends
 the browser back to the client with a single-use code (and `state`, and `iss` per RFC 9207).
 
-Wrong credentials re-show the page with one message that never says which part was wrong. Failed attempts
-are limited per account and per address. A cookie set with the page must come back with the form (a
-double-submit check), so another site cannot submit the form in someone's browser.
+Wrong credentials re-show the page with one message that never says which part was wrong, with what was
+typed (never the password) and the scopes that were ticked. Every attempt is reserved with the sign-in
+throttle (`services/sign_in_throttle.py`) before MCP_Auth is asked: guessing slows down, nobody is locked
+out. A cookie set with the page must come back with the form (a double-submit check), so another site
+cannot submit the form in someone's browser.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-import time
-from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from mcp.server.auth.provider import construct_redirect_uri
@@ -23,44 +25,54 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from finance_mcp.identity import FINANCE_SCOPES
 from finance_mcp.server.oauth.login_requests import LoginRequest
-from finance_mcp.server.oauth.mcp_auth_client import Refused, Unreachable
+from finance_mcp.server.oauth.mcp_auth_client import Refused, Tokens, Unreachable
 from finance_mcp.server.oauth.page import SignInForm, render_problem, render_sign_in, security_headers
 from finance_mcp.server.oauth.provider import BridgeProvider, allowed_scopes
 from finance_mcp.services.oauth import Person
+from finance_mcp.services.sign_in_throttle import Wait, account_of
 
 logger = logging.getLogger(__name__)
 
 CSRF_COOKIE = "fmcp_signin"
 FAILED = "Sign-in failed. Check the household email, username, password and one-time code, and try again."
-TOO_MANY = "Too many failed sign-ins. Wait 15 minutes, then try again."
+UNREACHABLE = "The sign-in service (MCP_Auth) is not answering. Try again in a minute."
+NEEDS_TOTP = "This account needs the one-time code from its authenticator app."
 EXPIRED = "This sign-in page has expired or is not valid. Go back to your assistant and connect again."
-
-
-class Throttle:
-    """At most `limit` failures per key in `window` seconds, in this process."""
-
-    def __init__(self, limit: int, window: float = 15 * 60, max_keys: int = 10_000) -> None:
-        self._limit, self._window, self._max_keys = limit, window, max_keys
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        while failures and failures[0] < time.monotonic() - self._window:
-            failures.popleft()
-        return failures
-
-    def blocked(self, key: str) -> bool:
-        return len(self._recent(key)) >= self._limit
-
-    def fail(self, key: str) -> None:
-        if len(self._failures) >= self._max_keys:
-            self._failures.clear()
-        self._recent(key).append(time.monotonic())
 
 
 def _field(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+Again = Callable[..., Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Typed:
+    """What the person sent: shown again on a failure (never the password), and what is checked."""
+
+    tenant_email: str
+    username: str
+    password: str
+    totp_code: str
+    scopes: list[str]
+
+    @classmethod
+    def read(cls, form: FormData, offered: list[str]) -> Typed:
+        chosen = [scope for scope in form.getlist("scope") if isinstance(scope, str) and scope in offered]
+        return cls(
+            tenant_email=_field(form, "tenant_email"),
+            username=_field(form, "username"),
+            password=str(form.get("password") or ""),
+            totp_code=_field(form, "totp_code"),
+            scopes=[scope for scope in offered if scope in chosen],
+        )
+
+
+def _too_many(seconds: int) -> str:
+    wait = f"{seconds} seconds" if seconds < 120 else f"{-(-seconds // 60)} minutes"
+    return f"Too many failed sign-ins. Wait {wait}, then try again."
 
 
 def offered_scopes(login: LoginRequest, client: OAuthClientInformationFull | None) -> list[str]:
@@ -78,8 +90,6 @@ class SignInPage:
     def __init__(self, provider: BridgeProvider, *, secure_cookie: bool) -> None:
         self._provider = provider
         self._secure = secure_cookie
-        self._per_account = Throttle(limit=10)
-        self._per_address = Throttle(limit=50)
 
     async def show(self, request: Request) -> Response:
         login = self._provider.login_requests.open(request.query_params.get("request", ""))
@@ -102,44 +112,56 @@ class SignInPage:
             return self._problem("Sign-in link expired", EXPIRED, 400)
         if _field(form, "action") == "deny":
             return self._back(login, error="access_denied")
-        tenant_email, username = _field(form, "tenant_email"), _field(form, "username")
-        password, totp_code = str(form.get("password") or ""), _field(form, "totp_code")
         offered = offered_scopes(login, await self._provider.get_client(login.client_id))
-        chosen = [scope for scope in form.getlist("scope") if isinstance(scope, str) and scope in offered]
+        typed = Typed.read(form, offered)
 
-        async def again(message: str, status: int) -> Response:
-            return await self._page(
-                sealed, login, csrf=csrf, error=message, status=status, typed=(tenant_email, username)
-            )
+        async def again(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
+            return await self._page(sealed, login, csrf=csrf, error=message, status=status, typed=typed, more=headers)
 
-        if not (tenant_email and username and password):
+        if not (typed.tenant_email and typed.username and typed.password):
             return await again("Fill in the household email, username and password.", 400)
-        if not chosen:
+        if not typed.scopes:
             return await again("Choose at least one thing this application may do.", 400)
-        address = f"address:{request.client.host if request.client else '?'}"
-        account = f"account:{tenant_email.lower()}|{username}"
-        if self._per_account.blocked(account) or self._per_address.blocked(address):
-            return await again(TOO_MANY, 429)
+        answer = await self._check(request, typed, again)
+        if isinstance(answer, Response):
+            return answer
+        return await self._signed_in(login, typed, answer, again)
+
+    async def _check(self, request: Request, typed: Typed, again: Again) -> Tokens | Response:
+        """Ask MCP_Auth, once the throttle has counted the attempt (so concurrent guesses cannot pass it)."""
+        throttle = self._provider.throttle
+        source = request.client.host if request.client else "?"
+        reserved = await throttle.reserve(account=account_of(typed.tenant_email, typed.username), source=source)
+        if isinstance(reserved, Wait):
+            return await again(_too_many(reserved.seconds), 429, {"Retry-After": str(reserved.seconds)})
         try:
             answer = await self._provider.mcp_auth.sign_in(
-                tenant_email=tenant_email, username=username, password=password, totp_code=totp_code or None
+                tenant_email=typed.tenant_email,
+                username=typed.username,
+                password=typed.password,
+                totp_code=typed.totp_code or None,
             )
         except Unreachable:
-            return await again("The sign-in service (MCP_Auth) is not answering. Try again in a minute.", 503)
+            await throttle.abandoned(reserved)
+            return await again(UNREACHABLE, 503, {"Retry-After": "30"})
         except Refused as refused:
-            self._per_account.fail(account)
-            self._per_address.fail(address)
-            if refused.needs_totp and not totp_code:
-                return await again("This account needs the one-time code from its authenticator app.", 401)
-            return await again(FAILED, 401)
+            await throttle.failed()
+            return await again(NEEDS_TOTP if refused.needs_totp and not typed.totp_code else FAILED, 401)
+        await throttle.succeeded(reserved)
+        return answer
+
+    async def _signed_in(self, login: LoginRequest, typed: Typed, answer: Tokens, again: Again) -> Response:
         person = self._provider.person_from(answer.access_token)
         if person is None:
             logger.error("MCP_Auth issued a token this server cannot verify: is SECRET_KEY the same on both?")
             return await again("The sign-in service answered in a way this server cannot check.", 502)
-        granted = [scope for scope in chosen if scope in allowed_scopes(person.role)]
+        granted = [scope for scope in typed.scopes if scope in allowed_scopes(person.role)]
         if not granted:
             allowed = ", ".join(sorted(allowed_scopes(person.role)))
             return await again(f"Your role ({person.role.lower()}) allows only: {allowed}. Choose from those.", 403)
+        tenant_name = await self._provider.mcp_auth.tenant_name(answer.access_token)
+        if tenant_name is not None:
+            await self._provider.store.name_household(person, tenant_name)
         return await self._complete(login, person, granted, answer.refresh_token)
 
     async def _complete(self, login: LoginRequest, person: Person, scopes: list[str], upstream: str | None) -> Response:
@@ -172,11 +194,12 @@ class SignInPage:
         csrf: str,
         error: str | None = None,
         status: int = 200,
-        typed: tuple[str, str] = ("", ""),
+        typed: Typed | None = None,
+        more: dict[str, str] | None = None,
     ) -> Response:
         client = await self._provider.get_client(login.client_id)
         offered = offered_scopes(login, client)
-        checked = [s for s in offered if s != "finance:admin"] or offered
+        checked = typed.scopes if typed else [s for s in offered if s != "finance:admin"] or offered
         form = SignInForm(
             request=sealed,
             csrf=csrf,
@@ -184,11 +207,12 @@ class SignInPage:
             redirect_host=urlsplit(login.redirect_uri).netloc or login.redirect_uri,
             offered_scopes=offered,
             checked_scopes=checked,
-            tenant_email=typed[0],
-            username=typed[1],
+            tenant_email=typed.tenant_email if typed else "",
+            username=typed.username if typed else "",
             error=error,
         )
-        return HTMLResponse(render_sign_in(form), status_code=status, headers=self._headers(form.nonce, login))
+        headers = {**self._headers(form.nonce, login), **(more or {})}
+        return HTMLResponse(render_sign_in(form), status_code=status, headers=headers)
 
     def _problem(self, title: str, message: str, status: int) -> Response:
         nonce = secrets.token_urlsafe(16)

@@ -99,8 +99,7 @@ Only continue if you started this from your assistant.</p>
 <label for="totp_code">One-time code (only if your account uses one)</label>
 <input id="totp_code" name="totp_code" type="text" inputmode="numeric" autocomplete="one-time-code"
  pattern="[0-9]{{6}}" maxlength="6" aria-describedby="totp_hint">
-<p class="hint" id="totp_hint">The 6 digits from your authenticator app. With a code, type your own email as
-the username.</p>
+<p class="hint" id="totp_hint">The 6 digits from your authenticator app, with your usual username.</p>
 <fieldset>
 <legend>Allow this application to</legend>
 {_scope_boxes(form)}

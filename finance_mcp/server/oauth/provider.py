@@ -36,11 +36,19 @@ from finance_mcp.server.oauth.login_requests import LoginRequest, LoginRequests
 from finance_mcp.server.oauth.mcp_auth_client import McpAuthClient, Refused, Unreachable
 from finance_mcp.services import oauth as grants
 from finance_mcp.services.oauth_registrations import RegistrationLimit, admit
+from finance_mcp.services.sign_in_throttle import SignInThrottle
 from finance_mcp.tokens import Sealer
 
 logger = logging.getLogger(__name__)
 
 LOGIN_PATH = "/oauth/login"
+
+
+class UpstreamUnavailable(Exception):
+    """MCP_Auth could not be asked about a refresh: the grant stands, the client should retry later (503),
+    never drop it as it would on a 400."""
+
+    retry_after = 30
 
 
 class BridgeCode(AuthorizationCode):
@@ -75,6 +83,7 @@ class BridgeProvider(OAuthAuthorizationServerProvider[BridgeCode, BridgeRefreshT
         registration_limit: RegistrationLimit,
         documents: ClientDocuments | None = None,
         unused_client_lifetime: dt.timedelta = grants.UNUSED_CLIENT_LIFETIME,
+        signin_backoff_seconds: float = 1.0,
     ) -> None:
         self._database = database
         self._sealer = sealer
@@ -85,11 +94,17 @@ class BridgeProvider(OAuthAuthorizationServerProvider[BridgeCode, BridgeRefreshT
         self.mcp_auth = mcp_auth
         self._mcp_auth_tokens = mcp_auth_tokens
         self.login_requests = login_requests
+        self._signin_backoff = signin_backoff_seconds
 
     @property
     def store(self) -> grants.GrantStore:
         """The grant store on the running server's database (it exists only once the lifespan has begun)."""
         return grants.GrantStore(self._database(), self._sealer, unused_client_lifetime=self._unused_client_lifetime)
+
+    @property
+    def throttle(self) -> SignInThrottle:
+        """Sign-in attempts, counted in the running server's database (shared by workers and replicas)."""
+        return SignInThrottle(self._database(), backoff_seconds=self._signin_backoff)
 
     # ---- clients ------------------------------------------------------------------------------------
 
@@ -221,7 +236,7 @@ class BridgeProvider(OAuthAuthorizationServerProvider[BridgeCode, BridgeRefreshT
             answer = await self.mcp_auth.refresh(grant.upstream_refresh_token)
         except Unreachable:
             await self.store.release(record)
-            raise TokenError("invalid_request", "MCP_Auth is not answering; try again shortly") from None
+            raise UpstreamUnavailable from None
         except Refused as refused:
             logger.info("MCP_Auth refused a refresh for grant %s: %s", grant.id, refused)
             await self.store.revoke(grant.id)

@@ -28,14 +28,14 @@ from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from pydantic import AnyHttpUrl
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, request_response
 from starlette.types import ASGIApp
 
 from finance_mcp.identity import FINANCE_SCOPES
 from finance_mcp.server.oauth.authorize import AuthorizePage
 from finance_mcp.server.oauth.login import SignInPage
-from finance_mcp.server.oauth.provider import LOGIN_PATH, BridgeProvider
+from finance_mcp.server.oauth.provider import LOGIN_PATH, BridgeProvider, UpstreamUnavailable
 from finance_mcp.server.oauth.registration import Registration
 from finance_mcp.tokens import matches
 
@@ -137,6 +137,23 @@ def _api(handler: Handler, methods: list[str], *, body_limit: int = FORM_BODY_LI
     return CORSMiddleware(app, allow_origins=["*"], allow_methods=methods, allow_headers=[MCP_PROTOCOL_VERSION_HEADER])
 
 
+def _retry_later(handler: Handler) -> Handler:
+    """A refresh MCP_Auth could not check answers 503 with Retry-After: on a 400 clients drop the grant."""
+
+    async def handle(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except UpstreamUnavailable as unavailable:
+            body = {
+                "error": "temporarily_unavailable",
+                "error_description": "MCP_Auth is not answering; the sign-in still stands, try again shortly",
+            }
+            headers = {"Retry-After": str(unavailable.retry_after), "Cache-Control": "no-store"}
+            return JSONResponse(body, status_code=503, headers=headers)
+
+    return handle
+
+
 def bridge_routes(provider: BridgeProvider, *, issuer_url: AnyHttpUrl, secure_cookie: bool) -> list[Route]:
     authenticator = HashedSecretAuthenticator(provider)
     options = ClientRegistrationOptions(enabled=True, valid_scopes=list(FINANCE_SCOPES), default_scopes=DEFAULT_SCOPES)
@@ -163,7 +180,7 @@ def bridge_routes(provider: BridgeProvider, *, issuer_url: AnyHttpUrl, secure_co
             endpoint=RequestBodyLimitMiddleware(request_response(AuthorizePage(provider).handle), FORM_BODY_LIMIT),
             methods=["GET", "POST"],
         ),
-        Route("/token", endpoint=_api(token.handle, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
+        Route("/token", endpoint=_api(_retry_later(token.handle), ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
         Route(
             "/revoke",
             endpoint=_api(Revocation(provider, authenticator).handle, ["POST", "OPTIONS"]),
