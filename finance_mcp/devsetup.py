@@ -9,9 +9,9 @@ import secrets
 import shlex
 from pathlib import Path
 
-from finance_mcp.cli import load_settings
+from finance_mcp.cli import DEV_TOKEN_NOTE, load_settings
 from finance_mcp.db.migrate import PROJECT_ROOT, upgrade
-from finance_mcp.server.auth import mint_token
+from finance_mcp.server.auth import mint_dev_token
 
 DAY = 86400
 INSPECTOR = "npx -y @modelcontextprotocol/inspector@2.12.0 --cli"
@@ -36,8 +36,8 @@ def main() -> None:
         print(f"Created {args.env_file} with a new random SECRET_KEY.")  # noqa: T201
     settings = load_settings()
     upgrade(settings.database_url)
-    token = mint_token(
-        settings.secret_key, sub="1", tenant="2", role="OWNER", email="dev@example.com", ttl_seconds=86400
+    token, claims = mint_dev_token(
+        settings.secret_key, sub="dev-1", tenant="dev-household", role="OWNER", email="dev@example.com", ttl_seconds=DAY
     )
     url = settings.resource_url
     header = shlex.quote(f"Authorization: Bearer {token}")
@@ -46,7 +46,8 @@ def main() -> None:
 Database ready: {settings.database_url}
 finance-mcp will serve MCP at {url}
 
-A development token (owner of household 2, valid 24 h; mint more with `.venv/bin/finance-mcp token --help`):
+A development token (user {claims["sub"]}, owner of household {claims["tenant_id"]}, valid 24 h; mint more with
+`.venv/bin/finance-mcp token --help`). {DEV_TOKEN_NOTE}
 
   export FINANCE_MCP_TOKEN={token}
 

@@ -22,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from finance_mcp import __version__
-from finance_mcp.server import reports, resources
+from finance_mcp.server import edge, reports, resources
+from finance_mcp.server.api_key_checks import recheck_policy
 from finance_mcp.server.auth import BearerVerifier, JwtVerifier
 from finance_mcp.server.errors import describe_validation
 from finance_mcp.server.oauth.bridge import LoginBridge, build_bridge
@@ -52,6 +53,7 @@ class FinanceServer(MCPServer):
     """
 
     login_bridge: LoginBridge | None = None  # the OAuth authorization server's routes, when it is on
+    bearer: BearerVerifier | None = None  # every credential's verifier, for the HTTP edge (server/edge.py)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -105,6 +107,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
         bridge=bridge.tokens if bridge else None,
         key_store=(lambda: state.db) if settings.api_keys else None,
         resource_url=settings.resource_url,
+        recheck=recheck_policy(settings, verifier) if settings.api_keys else None,
     )
     # Every worker and replica derives the same key, so multi-round-trip state survives load balancing.
     state_key = hashlib.sha256(f"finance-mcp request state:{settings.secret_key}".encode()).digest()
@@ -125,6 +128,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
         request_state_security=RequestStateSecurity(keys=[state_key], audience=NAME),
     )
     mcp.login_bridge = bridge
+    mcp.bearer = bearer
     identity.register(mcp)
     accounts.register(mcp)
     transactions.register(mcp)
@@ -163,6 +167,8 @@ def serve_http(mcp: FinanceServer, settings: Settings, *, json_response: bool = 
     )
     if mcp.login_bridge is not None:
         app.router.routes.extend(mcp.login_bridge.routes())
+    if mcp.bearer is not None and mcp.settings.auth is not None:
+        edge.harden(app, mcp.bearer, resource_url=settings.resource_url, issuer=mcp.settings.auth.issuer_url)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -171,6 +177,9 @@ def serve_http(mcp: FinanceServer, settings: Settings, *, json_response: bool = 
             allow_headers=CORS_HEADERS,
             expose_headers=["Mcp-Session-Id"],
         )
+    security = transport_security(settings)
+    if security.enable_dns_rebinding_protection:  # outermost: every route, CORS preflights included
+        app.add_middleware(edge.HostAllowlist, allowed_hosts=security.allowed_hosts)
     return app
 
 
