@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     api_keys: bool = True
     # How often a use of an API key re-checks its person with MCP_Auth, and how long past that a key keeps
     # working while MCP_Auth is unreachable (services/api_key_recheck.py).
-    api_key_recheck_seconds: int = Field(default=300, ge=10, le=86400)
+    api_key_recheck_seconds: int = Field(default=300, ge=0, le=86400)
     api_key_recheck_grace_seconds: int = Field(default=900, ge=0, le=86400)
 
     @field_validator("secret_key")

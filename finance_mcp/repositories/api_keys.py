@@ -52,6 +52,7 @@ _CLAIM_CHECK = (
         api_keys.c.next_check_at <= bindparam("p_now"),
     )
     .values(next_check_at=bindparam("p_retry_at"))
+    .returning(api_keys.c.upstream_refresh_token)
 )
 _RECORD_CHECK = (
     update(api_keys)
@@ -60,7 +61,7 @@ _RECORD_CHECK = (
         role=bindparam("p_role"),
         upstream_refresh_token=bindparam("p_upstream"),
         checked_at=bindparam("p_now"),
-        next_check_at=bindparam("p_next"),
+        next_check_at=bindparam("p_now"),
     )
 )
 _STOP = (
@@ -131,15 +132,14 @@ class ApiKeyRepository:
         if storable(key_id):
             await self._conn.execute(_REVOKE, self._params(p_key=key_id, p_now=now))
 
-    async def claim_check(self, key_id: int, *, now: dt.datetime, retry_at: dt.datetime) -> bool:
-        """Take the due re-check of a key (True for exactly one caller across workers and replicas)."""
+    async def claim_check(self, key_id: int, *, now: dt.datetime, retry_at: dt.datetime) -> str | None:
+        """Take the due re-check of a key: its current sealed MCP_Auth refresh token for exactly one caller
+        across workers and replicas, None for the others."""
         result = await self._conn.execute(_CLAIM_CHECK, self._params(p_key=key_id, p_now=now, p_retry_at=retry_at))
-        return result.rowcount == 1
+        return result.scalar_one_or_none()
 
-    async def record_check(
-        self, key_id: int, *, role: str, upstream: str, now: dt.datetime, next_check_at: dt.datetime
-    ) -> None:
-        params = self._params(p_key=key_id, p_role=role, p_upstream=upstream, p_now=now, p_next=next_check_at)
+    async def record_check(self, key_id: int, *, role: str, upstream: str, now: dt.datetime) -> None:
+        params = self._params(p_key=key_id, p_role=role, p_upstream=upstream, p_now=now)
         await self._conn.execute(_RECORD_CHECK, params)
 
     async def stop(self, key_id: int, *, now: dt.datetime, reason: str) -> None:

@@ -13,8 +13,9 @@ successful check until `API_KEY_RECHECK_SECONDS + API_KEY_RECHECK_GRACE_SECONDS`
 (401, not stopped) until MCP_Auth answers again. The grace bounds how stale a role can be, as an MCP_Auth
 access token's own lifetime (15 minutes) does for a token, while a short MCP_Auth outage stops nobody.
 
-One check at a time per key across workers and replicas: the check is claimed with a conditional update,
-because two concurrent refreshes of one MCP_Auth refresh token would revoke it (rotation).
+A check is due `interval` after the last one (this server's setting, whoever made the key). One check at a
+time per key across workers and replicas: it is claimed with a conditional update of `next_check_at`, because
+two concurrent refreshes of one MCP_Auth refresh token would revoke it (rotation).
 """
 
 from __future__ import annotations
@@ -76,14 +77,15 @@ class RecheckPolicy:
 
     async def judge(self, db: Database, row: RowMapping, tenant_id: str | None, now: dt.datetime) -> Verdict:
         """The key's role for this use, re-checking the person first when a check is due."""
-        sealed = row["upstream_refresh_token"]
-        if sealed is None or (row["next_check_at"] is not None and row["next_check_at"] > now):
+        if row["upstream_refresh_token"] is None or _checked(row) + self.interval > now:
             return Verdict(role=row["role"])
-        retry_at = now + RETRY
+        if row["next_check_at"] is not None and row["next_check_at"] > now:  # being checked, or retried soon
+            return self._within_grace(row, now)
+        retry_at = now + min(RETRY, self.interval)
         async with db.connect(write=True) as conn:
-            claimed = await ApiKeyRepository(conn, row["household_id"]).claim_check(row["id"], now=now, retry_at=retry_at)
+            sealed = await ApiKeyRepository(conn, row["household_id"]).claim_check(row["id"], now=now, retry_at=retry_at)
             await conn.commit()
-        if not claimed:  # another request is checking this key right now
+        if sealed is None:  # another request is checking this key right now
             return self._within_grace(row, now)
         refresh_token = self.sealer.open(sealed)
         answer = await self.ask(refresh_token) if refresh_token is not None else Disowned("unreadable")
@@ -94,8 +96,7 @@ class RecheckPolicy:
         return await self._vouched(db, row, tenant_id, answer, now)
 
     def _within_grace(self, row: RowMapping, now: dt.datetime) -> Verdict:
-        checked = row["checked_at"] or row["created_at"]
-        if now <= checked + self.interval + self.grace:
+        if now <= _checked(row) + self.interval + self.grace:
             return Verdict(role=row["role"])
         return Verdict(refusal="the API key's person could not be re-checked: MCP_Auth is unreachable; try later")
 
@@ -110,7 +111,7 @@ class RecheckPolicy:
             return await self._stop(db, row, now, reason)
         async with db.connect(write=True) as conn:
             await ApiKeyRepository(conn, row["household_id"]).record_check(
-                row["id"], role=role, upstream=self.seal(answer.refresh_token), now=now, next_check_at=now + self.interval
+                row["id"], role=role, upstream=self.seal(answer.refresh_token), now=now
             )
             await conn.commit()
         return Verdict(role=role)
@@ -120,6 +121,11 @@ class RecheckPolicy:
             await ApiKeyRepository(conn, row["household_id"]).stop(row["id"], now=now, reason=reason)
             await conn.commit()
         return Verdict(refusal=f"the API key was stopped: {reason}; create a new key")
+
+
+def _checked(row: RowMapping) -> dt.datetime:
+    """When the person was last vouched for: the last successful check, or the sign-in that made the key."""
+    return row["checked_at"] or row["created_at"]
 
 
 def lower_role(key_role: str, current_role: str) -> str:

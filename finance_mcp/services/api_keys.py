@@ -137,7 +137,7 @@ def _recheck_columns(recheck: tuple[RecheckPolicy, str] | None, now: dt.datetime
     if recheck is None:
         return {}
     policy, refresh_token = recheck
-    return {"upstream_refresh_token": policy.seal(refresh_token), "checked_at": now, "next_check_at": now + policy.interval}
+    return {"upstream_refresh_token": policy.seal(refresh_token), "checked_at": now, "next_check_at": now}
 
 
 async def list_api_keys(db: Database, principal: Principal) -> ApiKeyList:

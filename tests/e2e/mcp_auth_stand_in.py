@@ -69,6 +69,7 @@ class McpAuthStandIn:
     users: dict[int, User] = field(default_factory=dict[int, User])
     refresh_tokens: dict[str, tuple[int, bool]] = field(default_factory=dict[str, tuple[int, bool]])
     calls: list[str] = field(default_factory=list[str])
+    down: bool = False  # while True, /auth/refresh answers 503 (an outage)
     clock: Callable[[], float] = time.time
     _ids: Iterator[int] = field(default_factory=lambda: iter(range(2, 10**9)))
 
@@ -84,6 +85,10 @@ class McpAuthStandIn:
         user = User(next(self._ids), tenant, username, email, password, role)
         self.users[user.id] = user
         return user
+
+    def set_role(self, user: User, role: str) -> None:
+        """An owner changes a user's role (MCP_Auth: an UPDATE of users.role); later tokens carry it."""
+        user.role = role
 
     def enable_totp(self, user: User) -> bytes:
         user.totp_secret = secrets.token_bytes(20)
@@ -179,6 +184,8 @@ class McpAuthStandIn:
 
     async def refresh(self, request: Request) -> Response:
         self.calls.append("/auth/refresh")
+        if self.down:
+            return _detail(503, "Service Unavailable")
         body = await self._body(request, ("refresh_token",))
         if isinstance(body, JSONResponse):
             return body
