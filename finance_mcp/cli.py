@@ -107,7 +107,7 @@ def migrate() -> None:
     print("finance-mcp: database is at the latest schema")  # noqa: T201
 
 
-DEV_TOKEN_NOTE = (
+DEVELOPMENT_NOTE = (
     "A development token: its user and household are in the dev- namespace, which no MCP_Auth user or tenant "
     "can ever have (their ids are numbers), so it never opens a real household."
 )
@@ -121,7 +121,7 @@ def token(sub: str, tenant: str | None, role: str, email: str | None, ttl: int) 
         settings.secret_key, sub=sub, tenant=tenant, personal=tenant is None, role=role, email=email, ttl_seconds=ttl
     )
     household = f"household {claims['tenant_id']}" if "tenant_id" in claims else "a personal household"
-    print(f"finance-mcp: user {claims['sub']}, {role} of {household}. {DEV_TOKEN_NOTE}", file=sys.stderr)  # noqa: T201
+    print(f"finance-mcp: user {claims['sub']}, {role} of {household}. {DEVELOPMENT_NOTE}", file=sys.stderr)  # noqa: T201
     print(minted)  # noqa: T201
 
 

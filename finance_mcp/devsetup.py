@@ -9,7 +9,7 @@ import secrets
 import shlex
 from pathlib import Path
 
-from finance_mcp.cli import DEV_TOKEN_NOTE, load_settings
+from finance_mcp.cli import DEVELOPMENT_NOTE, load_settings
 from finance_mcp.db.migrate import PROJECT_ROOT, upgrade
 from finance_mcp.server.auth import mint_dev_token
 
@@ -47,7 +47,7 @@ Database ready: {settings.database_url}
 finance-mcp will serve MCP at {url}
 
 A development token (user {claims["sub"]}, owner of household {claims["tenant_id"]}, valid 24 h; mint more with
-`.venv/bin/finance-mcp token --help`). {DEV_TOKEN_NOTE}
+`.venv/bin/finance-mcp token --help`). {DEVELOPMENT_NOTE}
 
   export FINANCE_MCP_TOKEN={token}
 

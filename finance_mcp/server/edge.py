@@ -53,10 +53,10 @@ class HostAllowlist:
         self.allowed_hosts = allowed_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and scope["path"] not in HOST_EXEMPT:
-            if not host_allowed(Headers(scope=scope).get("host"), self.allowed_hosts):
-                await Response("Invalid Host header", status_code=421)(scope, receive, send)
-                return
+        checked = scope["type"] in ("http", "websocket") and scope["path"] not in HOST_EXEMPT
+        if checked and not host_allowed(Headers(scope=scope).get("host"), self.allowed_hosts):
+            await Response("Invalid Host header", status_code=421)(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
 

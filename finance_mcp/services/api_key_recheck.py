@@ -83,7 +83,9 @@ class RecheckPolicy:
             return self._within_grace(row, now)
         retry_at = now + min(RETRY, self.interval)
         async with db.connect(write=True) as conn:
-            sealed = await ApiKeyRepository(conn, row["household_id"]).claim_check(row["id"], now=now, retry_at=retry_at)
+            sealed = await ApiKeyRepository(conn, row["household_id"]).claim_check(
+                row["id"], now=now, retry_at=retry_at
+            )
             await conn.commit()
         if sealed is None:  # another request is checking this key right now
             return self._within_grace(row, now)

@@ -134,7 +134,9 @@ async def test_an_integer_tenant_id_is_the_same_household_as_its_string(server: 
     ],
     ids=["expired", "wrong audience", "not yet valid"],
 )
-async def test_a_401_says_why_the_token_was_refused(server: RunningServer, changes: dict[str, Any], reason: str) -> None:
+async def test_a_401_says_why_the_token_was_refused(
+    server: RunningServer, changes: dict[str, Any], reason: str
+) -> None:
     response = await tool(server.mcp_url, signed(claims(fresh_tenant_id()) | changes), "whoami")
 
     assert reason in refused_because(response)
@@ -235,7 +237,8 @@ def test_api_key_create_without_a_tty_or_password_stdin_says_so_with_exit_code_2
 
     assert done.returncode == 2
     assert "--password-stdin" in done.stderr
-    assert "Traceback" not in done.stderr and "EOFError" not in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "EOFError" not in done.stderr
 
 
 # ---- item 5: an API key re-checks its person with MCP_Auth --------------------------------------------
