@@ -41,7 +41,7 @@ _LIST_OF_USER = (
 _REVOKE = (
     update(api_keys)
     .where(api_keys.c.id == bindparam("p_key"), _IN_HOUSEHOLD, api_keys.c.revoked_at.is_(None))
-    .values(revoked_at=bindparam("p_now"))
+    .values(revoked_at=bindparam("p_now"), upstream_refresh_token=None)
 )
 _CLAIM_CHECK = (
     update(api_keys)
