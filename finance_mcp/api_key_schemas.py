@@ -48,6 +48,9 @@ class ApiKeyRead(BaseModel):
     created_at: dt.datetime
     expires_at: dt.datetime
     revoked_at: dt.datetime | None
+    revoke_reason: str | None = Field(
+        default=None, description="Why the key was stopped, when a re-check with MCP_Auth stopped it"
+    )
 
 
 class ApiKeyCreated(BaseModel):

@@ -148,16 +148,34 @@ def backup(output: Path) -> None:
     print(f"finance-mcp: backed up {described} to {output}")  # noqa: T201
 
 
+DEVELOPMENT_NOTE = (
+    "A development token: its user and household are in the dev- namespace, which no MCP_Auth user or tenant "
+    "can ever have (their ids are numbers), so it never opens a real household."
+)
+
+
 def token(sub: str, tenant: str | None, role: str, email: str | None, ttl: int) -> None:
-    from finance_mcp.server.auth import mint_token
+    from finance_mcp.server.auth import mint_dev_token
 
     settings = load_settings()
-    print(mint_token(settings.secret_key, sub=sub, tenant=tenant, role=role, email=email, ttl_seconds=ttl))  # noqa: T201
+    minted, claims = mint_dev_token(
+        settings.secret_key, sub=sub, tenant=tenant, personal=tenant is None, role=role, email=email, ttl_seconds=ttl
+    )
+    household = f"household {claims['tenant_id']}" if "tenant_id" in claims else "a personal household"
+    print(f"finance-mcp: user {claims['sub']}, {role} of {household}. {DEVELOPMENT_NOTE}", file=sys.stderr)  # noqa: T201
+    print(minted)  # noqa: T201
 
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        print(  # noqa: T201
+            "finance-mcp: no terminal to ask for the MCP_Auth password; pipe it in with --password-stdin, "
+            "e.g. printf '%s\\n' \"$PASSWORD\" | finance-mcp api-key create --password-stdin ...",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     return getpass.getpass("MCP_Auth password: ")
 
 
@@ -166,6 +184,7 @@ async def _create_api_key(settings: Settings, args: argparse.Namespace, password
     from finance_mcp.api_key_schemas import ApiKeyCreate
     from finance_mcp.db.database import open_database
     from finance_mcp.errors import FinanceError
+    from finance_mcp.server.api_key_checks import recheck_policy
     from finance_mcp.server.auth import JwtVerifier, identity_from_token
     from finance_mcp.server.oauth.mcp_auth_client import McpAuthClient, Refused, Unreachable
     from finance_mcp.server.state import household_quotas
@@ -181,17 +200,20 @@ async def _create_api_key(settings: Settings, args: argparse.Namespace, password
         sys.exit("finance-mcp: sign-in failed: check the household email, username, password and one-time code")
     except Unreachable:
         sys.exit(f"finance-mcp: MCP_Auth at {settings.auth_server_url} is not answering (AUTH_SERVER_URL)")
-    if answer.refresh_token:
-        await mcp_auth.logout(answer.refresh_token)  # this sign-in is not kept: the key stands on its own
-    verified = JwtVerifier(settings.secret_key, resource_url=settings.resource_url).verify(answer.access_token)
+    verifier = JwtVerifier(settings.secret_key, resource_url=settings.resource_url)
+    verified = verifier.verify(answer.access_token)
     if verified is None:
         sys.exit("finance-mcp: MCP_Auth's token does not verify here: is SECRET_KEY the same as MCP_Auth's?")
+    # The key keeps this sign-in's refresh token to re-check its person with MCP_Auth (role, tenant).
+    recheck = (recheck_policy(settings, verifier), answer.refresh_token) if answer.refresh_token else None
     db = open_database(settings.database_url)
     try:
         principal = await IdentityService(db, quotas=household_quotas(settings)).resolve(identity_from_token(verified))
         data = ApiKeyCreate(name=args.name, scopes=args.scope, expires_in_days=args.expires_in_days)
-        created = await api_keys.create_api_key(db, principal, data)
+        created = await api_keys.create_api_key(db, principal, data, recheck=recheck)
     except FinanceError as error:
+        if answer.refresh_token:
+            await mcp_auth.logout(answer.refresh_token)  # no key holds this sign-in
         sys.exit(f"finance-mcp: {error}")
     finally:
         await db.dispose()
@@ -241,8 +263,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     backup_cmd = commands.add_parser("backup", help="write a consistent copy of the database while it serves")
     backup_cmd.add_argument("--output", required=True, type=Path, help="new file: SQLite copy or pg_dump archive")
     token_cmd = commands.add_parser("token", help="mint a development token signed with the local SECRET_KEY")
-    token_cmd.add_argument("--sub", default="1", help="user id (MCP_Auth 'sub')")
-    token_cmd.add_argument("--tenant", default="2", help="tenant id = household; pass '' for a personal one")
+    token_cmd.add_argument("--sub", default="dev-1", help="user id, always in the dev- namespace (default dev-1)")
+    token_cmd.add_argument(
+        "--tenant", default="dev-household", help="household, always dev-...; pass '' for a personal one"
+    )
     token_cmd.add_argument("--role", default="OWNER", choices=["OWNER", "ADMIN", "MEMBER", "VIEWER"])
     token_cmd.add_argument("--email", default="dev@example.com")
     token_cmd.add_argument("--ttl", type=int, default=24 * 3600, help="lifetime in seconds (default one day)")

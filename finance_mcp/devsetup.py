@@ -9,9 +9,9 @@ import secrets
 import shlex
 from pathlib import Path
 
-from finance_mcp.cli import load_settings
+from finance_mcp.cli import DEVELOPMENT_NOTE, load_settings
 from finance_mcp.db.migrate import upgrade
-from finance_mcp.server.auth import mint_token
+from finance_mcp.server.auth import mint_dev_token
 
 DAY = 86400
 # `make run` runs from a checkout: the template is the repository's own.
@@ -38,8 +38,8 @@ def main() -> None:
         print(f"Created {args.env_file} with a new random SECRET_KEY.")  # noqa: T201
     settings = load_settings()
     upgrade(settings.database_url)
-    token = mint_token(
-        settings.secret_key, sub="1", tenant="2", role="OWNER", email="dev@example.com", ttl_seconds=86400
+    token, claims = mint_dev_token(
+        settings.secret_key, sub="dev-1", tenant="dev-household", role="OWNER", email="dev@example.com", ttl_seconds=DAY
     )
     url = settings.resource_url
     header = shlex.quote(f"Authorization: Bearer {token}")
@@ -48,7 +48,8 @@ def main() -> None:
 Database ready: {settings.database_url}
 finance-mcp will serve MCP at {url}
 
-A development token (owner of household 2, valid 24 h; mint more with `.venv/bin/finance-mcp token --help`):
+A development token (user {claims["sub"]}, owner of household {claims["tenant_id"]}, valid 24 h; mint more with
+`.venv/bin/finance-mcp token --help`). {DEVELOPMENT_NOTE}
 
   export FINANCE_MCP_TOKEN={token}
 

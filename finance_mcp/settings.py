@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(default=None, repr=False, min_length=16)
     # The sign-in page's first wait after the free attempts of a key; each further attempt doubles it.
     signin_backoff_seconds: float = Field(default=1.0, gt=0, le=900)
+    # How often a use of an API key re-checks its person with MCP_Auth, and how long past that a key keeps
+    # working while MCP_Auth is unreachable (services/api_key_recheck.py).
+    api_key_recheck_seconds: int = Field(default=300, ge=0, le=86400)
+    api_key_recheck_grace_seconds: int = Field(default=900, ge=0, le=86400)
 
     @field_validator("secret_key")
     @classmethod

@@ -86,7 +86,7 @@ def test_migrate_twice_succeeds_and_keeps_the_schema(tmp_path: Path, db_file: Pa
     assert tables(db_file) == set(Base.metadata.tables) | {"alembic_version"}
 
 
-def test_token_prints_a_jwt_in_exactly_mcp_auths_claim_shape(tmp_path: Path, db_file: Path) -> None:
+def test_token_prints_a_development_jwt_in_mcp_auths_shape_plus_the_dev_marker(tmp_path: Path, db_file: Path) -> None:
     before = int(time.time())
 
     done = run_cli(
@@ -100,14 +100,34 @@ def test_token_prints_a_jwt_in_exactly_mcp_auths_claim_shape(tmp_path: Path, db_
     token = done.stdout.strip()
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
     claims = jwt.decode(token, SECRET, algorithms=["HS256"])
-    assert set(claims) == {"sub", "tenant_id", "role", "email", "scopes", "iat", "exp"}
-    assert claims["sub"] == "7"
-    assert claims["tenant_id"] == "3"
+    assert set(claims) == {"sub", "tenant_id", "role", "email", "scopes", "iat", "exp", "finance_mcp_dev"}
+    assert claims["finance_mcp_dev"] is True
+    assert claims["sub"] == "dev-7"
+    assert claims["tenant_id"] == "dev-3"
     assert claims["role"] == "MEMBER"
     assert claims["email"] == "a@example.com"
     assert claims["scopes"] == []
     assert before <= claims["iat"] <= int(time.time())
     assert claims["exp"] == claims["iat"] + 60
+
+
+def test_token_says_it_names_a_development_household_never_a_real_one(tmp_path: Path, db_file: Path) -> None:
+    done = run_cli(tmp_path, "token", SECRET_KEY=SECRET, DATABASE_URL=f"sqlite:///{db_file}")
+
+    claims = jwt.decode(done.stdout.strip(), SECRET, algorithms=["HS256"])
+    assert (claims["sub"], claims["tenant_id"]) == ("dev-1", "dev-household")
+    assert "household dev-household" in done.stderr
+    assert "never opens a real household" in done.stderr
+
+
+def test_api_key_create_without_a_terminal_asks_for_password_stdin_and_exits_2(tmp_path: Path, db_file: Path) -> None:
+    args = ("api-key", "create", "--tenant-email", "a@example.com", "--username", "a", "--name", "n")
+
+    done = run_cli(tmp_path, *args, "--scope", "finance:read", SECRET_KEY=SECRET, DATABASE_URL=f"sqlite:///{db_file}")
+
+    assert done.returncode == 2
+    assert "--password-stdin" in done.stderr
+    assert "EOFError" not in done.stderr
 
 
 def test_token_needs_no_database(tmp_path: Path, db_file: Path) -> None:

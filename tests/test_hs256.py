@@ -43,3 +43,26 @@ def test_another_key_or_algorithm_is_refused(key: str, algorithm: str) -> None:
 def test_a_pem_shaped_key_is_still_refused_when_the_decoder_is_built() -> None:
     with pytest.raises(jwt.InvalidKeyError):
         hs256.decoder("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----")
+
+
+@pytest.mark.parametrize(
+    ("claims", "key", "words"),
+    [
+        ({"sub": "1", "exp": 1}, SECRET, "expired"),
+        (CLAIMS, secrets.token_urlsafe(48), "signature"),
+        ({"exp": 4_000_000_000}, SECRET, "'sub'"),
+    ],
+    ids=["expired", "other key", "no sub"],
+)
+def test_a_refusal_is_described_without_the_key(claims: dict[str, object], key: str, words: str) -> None:
+    decoding = hs256.decoder(SECRET)
+    with pytest.raises(jwt.PyJWTError) as refused:
+        decoding.decode(
+            jwt.encode(claims, key, algorithm="HS256"), SECRET, algorithms=["HS256"], options={"require": ["sub"]}
+        )
+
+    reason = hs256.reason(refused.value)
+
+    assert words in reason
+    assert SECRET not in reason
+    assert key not in reason

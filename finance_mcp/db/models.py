@@ -153,6 +153,12 @@ class ApiKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Re-checking the person with MCP_Auth (services/api_key_recheck.py): its sealed refresh token, the last
+    # successful check, when the next is due, and why the key was stopped when a check failed.
+    upstream_refresh_token: Mapped[str | None] = mapped_column(String(500))
+    checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    next_check_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoke_reason: Mapped[str | None] = mapped_column(String(300))
 
 
 class OAuthClient(Base):

@@ -23,6 +23,7 @@ COLUMNS = (
     api_keys.c.created_at,
     api_keys.c.expires_at,
     api_keys.c.revoked_at,
+    api_keys.c.revoke_reason,
     users.c.email.label("user_email"),
 )
 
@@ -40,7 +41,33 @@ _LIST_OF_USER = (
 _REVOKE = (
     update(api_keys)
     .where(api_keys.c.id == bindparam("p_key"), _IN_HOUSEHOLD, api_keys.c.revoked_at.is_(None))
-    .values(revoked_at=bindparam("p_now"))
+    .values(revoked_at=bindparam("p_now"), upstream_refresh_token=None)
+)
+_CLAIM_CHECK = (
+    update(api_keys)
+    .where(
+        api_keys.c.id == bindparam("p_key"),
+        _IN_HOUSEHOLD,
+        api_keys.c.revoked_at.is_(None),
+        api_keys.c.next_check_at <= bindparam("p_now"),
+    )
+    .values(next_check_at=bindparam("p_retry_at"))
+    .returning(api_keys.c.upstream_refresh_token)
+)
+_RECORD_CHECK = (
+    update(api_keys)
+    .where(api_keys.c.id == bindparam("p_key"), _IN_HOUSEHOLD, api_keys.c.revoked_at.is_(None))
+    .values(
+        role=bindparam("p_role"),
+        upstream_refresh_token=bindparam("p_upstream"),
+        checked_at=bindparam("p_now"),
+        next_check_at=bindparam("p_now"),
+    )
+)
+_STOP = (
+    update(api_keys)
+    .where(api_keys.c.id == bindparam("p_key"), _IN_HOUSEHOLD, api_keys.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("p_now"), revoke_reason=bindparam("p_reason"), upstream_refresh_token=None)
 )
 _COUNT_ACTIVE = (
     select(func.count())
@@ -60,6 +87,12 @@ _CREDENTIAL = (
         api_keys.c.scopes,
         api_keys.c.expires_at,
         api_keys.c.revoked_at,
+        api_keys.c.revoke_reason,
+        api_keys.c.created_at,
+        api_keys.c.household_id,
+        api_keys.c.upstream_refresh_token,
+        api_keys.c.checked_at,
+        api_keys.c.next_check_at,
         users.c.auth_user_id,
         users.c.email,
         households.c.external_key,
@@ -98,6 +131,20 @@ class ApiKeyRepository:
         """Mark the key revoked (a no-op if it already is)."""
         if storable(key_id):
             await self._conn.execute(_REVOKE, self._params(p_key=key_id, p_now=now))
+
+    async def claim_check(self, key_id: int, *, now: dt.datetime, retry_at: dt.datetime) -> str | None:
+        """Take the due re-check of a key: its current sealed MCP_Auth refresh token for exactly one caller
+        across workers and replicas, None for the others."""
+        result = await self._conn.execute(_CLAIM_CHECK, self._params(p_key=key_id, p_now=now, p_retry_at=retry_at))
+        return result.scalar_one_or_none()
+
+    async def record_check(self, key_id: int, *, role: str, upstream: str, now: dt.datetime) -> None:
+        params = self._params(p_key=key_id, p_role=role, p_upstream=upstream, p_now=now)
+        await self._conn.execute(_RECORD_CHECK, params)
+
+    async def stop(self, key_id: int, *, now: dt.datetime, reason: str) -> None:
+        """Revoke a key because a re-check failed, saying why (shown by list_api_keys)."""
+        await self._conn.execute(_STOP, self._params(p_key=key_id, p_now=now, p_reason=reason))
 
     async def count_active(self, user_id: int, *, now: dt.datetime) -> int:
         result = await self._conn.execute(_COUNT_ACTIVE, self._params(p_user=user_id, p_now=now))

@@ -24,7 +24,8 @@ from starlette.routing import Route
 
 from finance_mcp import __version__
 from finance_mcp.logs import configure_logging
-from finance_mcp.server import reports, resources
+from finance_mcp.server import edge, reports, resources
+from finance_mcp.server.api_key_checks import recheck_policy
 from finance_mcp.server.auth import BearerVerifier, JwtVerifier
 from finance_mcp.server.errors import describe_validation
 from finance_mcp.server.oauth.bridge import LoginBridge, build_bridge
@@ -57,6 +58,7 @@ class FinanceServer(MCPServer):
 
     login_bridge: LoginBridge | None = None  # the OAuth authorization server's routes, when it is on
     observer: CallObserver = CallObserver()  # one log line per call; build_server adds metrics when asked
+    bearer: BearerVerifier | None = None  # every credential's verifier, for the HTTP edge (server/edge.py)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -128,6 +130,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
         bridge=bridge.tokens if bridge else None,
         key_store=(lambda: state.db) if settings.api_keys else None,
         resource_url=settings.resource_url,
+        recheck=recheck_policy(settings, verifier) if settings.api_keys else None,
     )
     # Every worker and replica derives the same key, so multi-round-trip state survives load balancing.
     state_key = hashlib.sha256(f"finance-mcp request state:{settings.secret_key}".encode()).digest()
@@ -152,6 +155,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
         metrics = ToolMetrics()
         mcp.observer = CallObserver(metrics)
         mcp.custom_route("/metrics", methods=["GET"], include_in_schema=False)(metrics_endpoint(settings, metrics))
+    mcp.bearer = bearer
     identity.register(mcp)
     accounts.register(mcp)
     transactions.register(mcp)
@@ -191,6 +195,8 @@ def serve_http(mcp: FinanceServer, settings: Settings, *, json_response: bool = 
         limit_sessions_per_principal(app, settings)
     if mcp.login_bridge is not None:
         app.router.routes.extend(mcp.login_bridge.routes())
+    if mcp.bearer is not None and mcp.settings.auth is not None:
+        edge.harden(app, mcp.bearer, resource_url=settings.resource_url, issuer=mcp.settings.auth.issuer_url)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -199,6 +205,9 @@ def serve_http(mcp: FinanceServer, settings: Settings, *, json_response: bool = 
             allow_headers=CORS_HEADERS,
             expose_headers=["Mcp-Session-Id"],
         )
+    security = transport_security(settings)
+    if security.enable_dns_rebinding_protection:  # outermost: every route, CORS preflights included
+        app.add_middleware(edge.HostAllowlist, allowed_hosts=security.allowed_hosts)
     return app
 
 

@@ -1,15 +1,18 @@
 """Bearer tokens: MCP_Auth's HS256 JWTs, the login bridge's own JWTs and API keys become an `AccessToken`,
 then an `Identity`.
 
-The verifiers are the only code that reads raw claims. Every failure is a plain `None` (HTTP 401 from the
-SDK's middleware); the reason is logged, never sent.
+The verifiers are the only code that reads raw claims, and they put them in one canonical form (`claims`).
+`check` answers an `AccessToken` or a `Rejected` that says why in words safe to send (`error_description` of
+the 401, see `server/challenge.py`); `verify_token`, the SDK's interface, answers `None` for a refusal.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -18,9 +21,11 @@ from mcp.server.auth.provider import AccessToken, TokenVerifier
 from finance_mcp.db.database import Database
 from finance_mcp.errors import FinanceError
 from finance_mcp.identity import Identity, Role
+from finance_mcp.server import claims as claim_rules
 from finance_mcp.server import hs256
 from finance_mcp.server.oauth.access_tokens import AccessTokens
 from finance_mcp.services import api_keys
+from finance_mcp.services.api_key_recheck import RecheckPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -29,17 +34,11 @@ API_KEY_CLIENT_ID = "api-key"
 ALGORITHM = "HS256"
 
 
-def _audiences(claims: dict[str, Any]) -> list[str]:
-    aud = claims.get("aud")
-    if aud is None:
-        return []
-    return [aud] if isinstance(aud, str) else [str(a) for a in aud]
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A refused credential and why, in words that reveal no secret and no claim value."""
 
-
-def _scopes(claims: dict[str, Any]) -> list[str]:
-    listed = claims.get("scopes")
-    scopes = [str(s) for s in listed] if isinstance(listed, list | tuple) else []  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-    return scopes + str(claims.get("scope") or "").split()
+    reason: str
 
 
 def _optional_string(claims: dict[str, Any], name: str) -> str | None:
@@ -70,8 +69,12 @@ class JwtVerifier(TokenVerifier):
         return self.verify(token)
 
     def verify(self, token: str) -> AccessToken | None:
+        checked = self.check(token)
+        return None if isinstance(checked, Rejected) else checked
+
+    def check(self, token: str) -> AccessToken | Rejected:
         try:
-            claims: dict[str, Any] = self._jwt.decode(
+            raw: dict[str, Any] = self._jwt.decode(
                 token,
                 self._secret,
                 algorithms=[ALGORITHM],
@@ -79,19 +82,23 @@ class JwtVerifier(TokenVerifier):
                 leeway=self._leeway,
                 options={"require": ["exp", "sub"], "verify_aud": False},
             )
+            claims = claim_rules.normalise(raw)
         except jwt.PyJWTError as error:
             logger.info("rejected bearer token: %s", error)
-            return None
-        if not self._audience_ok(_audiences(claims)):
-            logger.info("rejected bearer token: audience %r is not this server", claims.get("aud"))
-            return None
-        tenant = _optional_string(claims, "tenant_id")
+            return Rejected(hs256.reason(error))
+        except claim_rules.MalformedClaim as error:
+            logger.info("rejected bearer token: %s", error)
+            return Rejected(f"malformed claim: {error}")
+        if not self._audience_ok(claim_rules.audiences(claims)):
+            logger.info("rejected bearer token: its audience is not this server")
+            return Rejected("the token is for another audience, not this server")
+        tenant = claims.get("tenant_id")
         subject = f"{tenant}:{claims['sub']}" if tenant is not None else f"personal:{claims['sub']}"
         return AccessToken(
             token=token,
             client_id=CLIENT_ID,
             subject=subject,
-            scopes=_scopes(claims),
+            scopes=claim_rules.scopes(claims),
             # The SDK drops tokens whose expires_at has passed, with no leeway of its own: add ours.
             expires_at=int(claims["exp"]) + self._leeway,
             resource=self._resource_url,
@@ -115,28 +122,35 @@ class BearerVerifier(TokenVerifier):
         bridge: AccessTokens | None,
         key_store: Callable[[], Database] | None,
         resource_url: str,
+        recheck: RecheckPolicy | None = None,
     ) -> None:
         self._mcp_auth = mcp_auth
         self._bridge = bridge
         self._key_store = key_store
         self._resource_url = resource_url.rstrip("/")
+        self._recheck = recheck
 
     async def verify_token(self, token: str) -> AccessToken | None:
+        checked = await self.check(token)
+        return None if isinstance(checked, Rejected) else checked
+
+    async def check(self, token: str) -> AccessToken | Rejected:
         if self._key_store is not None and api_keys.looks_like_api_key(token):
             return await self._api_key(token, self._key_store())
         if self._bridge is not None and self._bridge.is_ours(token):
-            return self._bridge.verify(token)
-        return self._mcp_auth.verify(token)
+            bridged = self._bridge.verify(token)
+            return bridged or Rejected("the sign-in token is invalid or has expired; refresh it or sign in again")
+        return self._mcp_auth.check(token)
 
-    async def _api_key(self, token: str, db: Database) -> AccessToken | None:
+    async def _api_key(self, token: str, db: Database) -> AccessToken | Rejected:
         try:
-            holder = await api_keys.authenticate(db, token)
+            holder = await api_keys.authenticate(db, token, recheck=self._recheck)
         except FinanceError as error:  # the database is unreachable: refuse rather than fail open
             logger.warning("API key not checked: %s", error)
-            return None
-        if holder is None:
-            logger.info("rejected API key: unknown, revoked, expired or malformed")
-            return None
+            return Rejected("the API key could not be checked just now; try again shortly")
+        if isinstance(holder, api_keys.KeyRefused):
+            logger.info("rejected API key: %s", holder.reason)
+            return Rejected(holder.reason)
         claims: dict[str, Any] = {"sub": holder.auth_user_id, "email": holder.email, "role": holder.role}
         if holder.tenant_id is not None:
             claims["tenant_id"] = holder.tenant_id
@@ -177,7 +191,8 @@ def mint_token(
     scopes: list[str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> str:
-    """A development token in exactly MCP_Auth's shape (string sub and tenant_id, upper-case role)."""
+    """A token in exactly MCP_Auth's shape (string sub and tenant_id, upper-case role), for tests that stand
+    in for MCP_Auth. Tooling for people uses `mint_dev_token`, which cannot name a real household."""
     now = int(time.time())
     claims: dict[str, Any] = {"sub": sub, "email": email}
     if tenant is not None:
@@ -186,3 +201,32 @@ def mint_token(
         claims["role"] = role.upper()
     claims |= {"exp": now + ttl_seconds, "iat": now, "scopes": scopes or []}
     return jwt.encode(claims | (extra or {}), secret, algorithm=ALGORITHM)
+
+
+def dev_id(value: str | None) -> str:
+    """`value` in the development namespace (`dev-...`); a fresh random one when None. MCP_Auth's ids are
+    all digits, so no development id is ever a real user or household."""
+    if value is None:
+        return f"{claim_rules.DEV_PREFIX}{secrets.token_hex(4)}"
+    return value if value.startswith(claim_rules.DEV_PREFIX) else f"{claim_rules.DEV_PREFIX}{value}"
+
+
+def mint_dev_token(
+    secret: str,
+    *,
+    sub: str | None,
+    tenant: str | None,
+    personal: bool = False,
+    role: str = "OWNER",
+    email: str | None = None,
+    ttl_seconds: int = 3600,
+) -> tuple[str, dict[str, Any]]:
+    """A development token (`finance-mcp token`, `make run`) and its claims: MCP_Auth's shape plus the
+    `finance_mcp_dev` marker, with `sub` and `tenant_id` in the `dev-` namespace that the verifier accepts
+    only from such tokens. `personal`: no tenant, a household of one."""
+    extra = {claim_rules.DEV_CLAIM: True}
+    tenant_id = None if personal else dev_id(tenant)
+    token = mint_token(
+        secret, sub=dev_id(sub), tenant=tenant_id, role=role, email=email, ttl_seconds=ttl_seconds, extra=extra
+    )
+    return token, jwt.decode(token, options={"verify_signature": False})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import jwt
 from jwt.algorithms import HMACAlgorithm
 from jwt.api_jws import PyJWS
+from jwt.exceptions import InvalidSubjectError
 
 ALGORITHM = "HS256"
 
@@ -31,3 +32,24 @@ def decoder(key: str | bytes) -> jwt.PyJWT:
     # PyJWT has no public hook for its signature layer; its own module wires its global object this way.
     decoding._jws = signatures  # pyright: ignore[reportPrivateUsage]
     return decoding
+
+
+def reason(error: jwt.PyJWTError) -> str:
+    """Why a token was refused, in words safe to send back (`error_description`): no key, no claim values."""
+    if isinstance(error, jwt.ExpiredSignatureError):
+        return "the token has expired; sign in again (or refresh) for a new one"
+    if isinstance(error, jwt.InvalidSignatureError):
+        return "the token's signature does not verify with this server's key"
+    if isinstance(error, jwt.ImmatureSignatureError):
+        return "the token is not valid yet (its iat or nbf is in the future)"
+    if isinstance(error, jwt.InvalidAudienceError):
+        return "the token is for another audience, not this server"
+    if isinstance(error, jwt.InvalidIssuerError):
+        return "the token's issuer is not the one this server trusts"
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return f"the token lacks the required {error.claim!r} claim"
+    if isinstance(error, jwt.InvalidAlgorithmError):
+        return f"the token is not signed with {ALGORITHM}"
+    if isinstance(error, InvalidSubjectError):
+        return "the 'sub' claim must be a string"
+    return "the bearer token is not a well-formed signed JWT"

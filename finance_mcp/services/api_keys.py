@@ -19,6 +19,7 @@ from finance_mcp.errors import Conflict, NotFound, PermissionDenied
 from finance_mcp.identity import Permission, Principal, scopes_for, tenant_of
 from finance_mcp.repositories.api_keys import ApiKeyCredentials, ApiKeyRepository
 from finance_mcp.repositories.quota_usage import QuotaUsage
+from finance_mcp.services.api_key_recheck import RecheckPolicy
 from finance_mcp.tokens import hash_secret, matches, new_secret
 
 KEY_PREFIX = "fmcp_"
@@ -39,6 +40,16 @@ class KeyHolder:
     role: str
     scopes: tuple[str, ...]
     expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRefused:
+    """Why a presented key does not work, in words safe to send back (never whether a secret was close)."""
+
+    reason: str
+
+
+UNKNOWN_KEY = KeyRefused("the API key is not known here (mistyped, or from another server)")
 
 
 def looks_like_api_key(token: str) -> bool:
@@ -64,6 +75,7 @@ def _to_read(row: RowMapping, now: dt.datetime) -> ApiKeyRead:
         created_at=row["created_at"],
         expires_at=row["expires_at"],
         revoked_at=row["revoked_at"],
+        revoke_reason=row["revoke_reason"],
     )
 
 
@@ -79,7 +91,15 @@ def _key_not_found(key_id: int) -> NotFound:
     return NotFound(f"API key {key_id} was not found among your keys; call list_api_keys to see their ids.")
 
 
-async def create_api_key(db: Database, principal: Principal, data: ApiKeyCreate) -> ApiKeyCreated:
+async def create_api_key(
+    db: Database,
+    principal: Principal,
+    data: ApiKeyCreate,
+    *,
+    recheck: tuple[RecheckPolicy, str] | None = None,
+) -> ApiKeyCreated:
+    """`recheck`: the policy and the MCP_Auth refresh token of the creator's sign-in, which the key keeps
+    to re-check its person (a key made without one keeps its creator's role until it expires)."""
     _require_sign_in(principal)
     allowed = scopes_for(principal.permissions)
     beyond = sorted(set(data.scopes) - allowed)
@@ -110,11 +130,19 @@ async def create_api_key(db: Database, principal: Principal, data: ApiKeyCreate)
             role=principal.role.value,
             scopes=sorted(set(data.scopes)),
             expires_at=now + dt.timedelta(days=data.expires_in_days),
+            **_recheck_columns(recheck, now),
         )
         row = await repo.get(key_id)
         await conn.commit()
     assert row is not None
     return ApiKeyCreated(key=f"{KEY_PREFIX}{lookup_id}_{secret}", api_key=_to_read(row, now), usage=USAGE)
+
+
+def _recheck_columns(recheck: tuple[RecheckPolicy, str] | None, now: dt.datetime) -> dict[str, object]:
+    if recheck is None:
+        return {}
+    policy, refresh_token = recheck
+    return {"upstream_refresh_token": policy.seal(refresh_token), "checked_at": now, "next_check_at": now}
 
 
 async def list_api_keys(db: Database, principal: Principal) -> ApiKeyList:
@@ -145,24 +173,37 @@ async def revoke_api_key(db: Database, principal: Principal, key_id: int) -> Api
     return ApiKeyRevoked(api_key=_to_read(row, now))
 
 
-async def authenticate(db: Database, key: str, *, now: dt.datetime | None = None) -> KeyHolder | None:
-    """The holder of a presented key, or None: malformed, unknown, wrong secret, revoked or expired."""
+async def authenticate(
+    db: Database, key: str, *, now: dt.datetime | None = None, recheck: RecheckPolicy | None = None
+) -> KeyHolder | KeyRefused:
+    """The holder of a presented key, or why not: malformed, unknown, wrong secret, revoked, expired, or
+    stopped by a re-check of its person with MCP_Auth (`recheck`, for keys that keep a refresh token)."""
     shape = _KEY_SHAPE.match(key)
     if shape is None:
-        return None
+        return KeyRefused("the API key is malformed (expected fmcp_<16 hex>_<43 characters>)")
     async with db.connect(write=False, transaction=False) as conn:
         row = await ApiKeyCredentials(conn).find(shape["lookup"])
     if row is None or not matches(shape["secret"], row["secret_hash"]):
-        return None
+        return UNKNOWN_KEY
     now = now or dt.datetime.now(dt.UTC)
-    if row["revoked_at"] is not None or row["expires_at"] <= now:
-        return None
+    if row["revoked_at"] is not None:
+        why = f": {row['revoke_reason']}" if row["revoke_reason"] else ""
+        return KeyRefused(f"the API key was revoked{why}; create a new key")
+    if row["expires_at"] <= now:
+        return KeyRefused("the API key has expired; create a new key")
+    tenant_id = tenant_of(row["external_key"])
+    role = row["role"]
+    if recheck is not None:
+        verdict = await recheck.judge(db, row, tenant_id, now)
+        if verdict.refusal is not None:
+            return KeyRefused(verdict.refusal)
+        role = verdict.role or role
     return KeyHolder(
         key_id=row["id"],
         auth_user_id=row["auth_user_id"],
-        tenant_id=tenant_of(row["external_key"]),
+        tenant_id=tenant_id,
         email=row["email"],
-        role=row["role"],
+        role=role,
         scopes=tuple(row["scopes"]),
         expires_at=row["expires_at"],
     )

@@ -77,6 +77,7 @@ class McpAuthStandIn:
     totp_checks: list[int] = field(default_factory=list[int])
     # Paths that answer with the given status instead (an outage, or a proxy in front answering for it).
     outages: dict[str, int] = field(default_factory=dict[str, int])
+    down: bool = False  # while True, /auth/refresh answers 503 (an outage)
     clock: Callable[[], float] = time.time
     _ids: Iterator[int] = field(default_factory=lambda: iter(range(2, 10**9)))
 
@@ -92,6 +93,10 @@ class McpAuthStandIn:
         user = User(next(self._ids), tenant, username, email, password, role)
         self.users[user.id] = user
         return user
+
+    def set_role(self, user: User, role: str) -> None:
+        """An owner changes a user's role (MCP_Auth: an UPDATE of users.role); later tokens carry it."""
+        user.role = role
 
     def enable_totp(self, user: User) -> bytes:
         user.totp_secret = secrets.token_bytes(20)
@@ -221,6 +226,8 @@ class McpAuthStandIn:
         self.calls.append("/auth/refresh")
         if "/auth/refresh" in self.outages:
             return _detail(self.outages["/auth/refresh"], "Service Unavailable")
+        if self.down:
+            return _detail(503, "Service Unavailable")
         body = await self._body(request, ("refresh_token",))
         if isinstance(body, JSONResponse):
             return body

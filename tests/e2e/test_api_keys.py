@@ -228,3 +228,16 @@ async def test_a_key_used_on_the_wire_directly_is_a_plain_bearer_header(
         response = await post_tool_call(http, bridge_server.mcp_url, "list_accounts", {}, bearer(created["key"]))
 
     assert jsonrpc_message(response)["result"]["structuredContent"] == {"accounts": [], "total": 0}
+
+
+async def test_a_revoked_key_is_told_it_was_revoked(bridge_server: RunningServer, connect_bridge: Connect) -> None:
+    token = bridge_server.token(tenant=fresh_tenant())
+    created = await make_key(connect_bridge, token)
+    async with connect_bridge(token) as client:
+        await call(client, "revoke_api_key", key_id=created["api_key"]["id"])
+    async with httpx2.AsyncClient() as http:
+        response = await post_tool_call(http, bridge_server.mcp_url, "whoami", {}, bearer(created["key"]))
+
+    assert response.status_code == 401
+    assert "revoked" in response.json()["error_description"]
+    assert created["key"] not in response.text

@@ -338,3 +338,26 @@ async def test_an_unknown_session_id_is_not_found(server):
     async with httpx2.AsyncClient() as http:
         response = await http.post(server.mcp_url, json=body, headers=legacy_headers("0" * 32, bearer(token)))
     assert response.status_code == 404
+
+
+# ---- issue 11: a 401 says why, and which scopes to ask for -------------------------------------------
+
+
+async def test_an_expired_token_is_told_it_expired_and_which_scopes_to_ask_for(server):
+    expired = signed(claims_for(fresh_tenant(), exp=now() - 3600, iat=now() - 4500))
+    async with httpx2.AsyncClient() as http:
+        response = await post_tool_call(http, server.mcp_url, "whoami", {}, bearer(expired))
+
+    assert_unauthorized(response, server)
+    assert "expired" in response.json()["error_description"]
+    assert 'scope="finance:read finance:write finance:admin"' in response.headers["www-authenticate"]
+
+
+async def test_a_numeric_aud_is_a_401_naming_the_claim_not_a_500(server):
+    async with httpx2.AsyncClient() as http:
+        response = await post_tool_call(
+            http, server.mcp_url, "whoami", {}, bearer(signed(claims_for(fresh_tenant(), aud=123)))
+        )
+
+    assert_unauthorized(response, server)
+    assert "'aud'" in response.json()["error_description"]

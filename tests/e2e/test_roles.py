@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+import httpx2
 import pytest
 
-from tests.e2e.helpers import call, fresh_tenant, make_account, refusal, snapshot
+from tests.e2e.helpers import bearer, call, fresh_tenant, make_account, post_tool_call, refusal, snapshot
 
 pytestmark = pytest.mark.anyio
 
@@ -168,14 +169,16 @@ async def test_a_token_without_a_role_is_a_member_of_its_tenant(server, connect)
 
 
 async def test_an_unknown_role_is_refused_with_the_valid_roles_named(server, connect):
+    """A role outside the four is a malformed claim: 401 at the door (issue 11 item 8), nothing written."""
     tenant = fresh_tenant()
     account_id, _ = await household(connect, server, tenant)
     before = await owners_view(connect, server, tenant)
-    async with connect(server.token(tenant=tenant, extra={"role": "SUPERUSER"})) as stranger:
+    stranger = server.token(tenant=tenant, extra={"role": "SUPERUSER"})
+    async with httpx2.AsyncClient() as http:
         for tool, arguments in [("whoami", {}), ("delete_account", {"account_id": account_id})]:
-            text = refusal(await stranger.call_tool(tool, arguments))
-            assert "SUPERUSER" in text
-            assert "OWNER, ADMIN, MEMBER, VIEWER" in text
+            response = await post_tool_call(http, server.mcp_url, tool, arguments, bearer(stranger))
+            assert response.status_code == 401
+            assert "OWNER, ADMIN, MEMBER or VIEWER" in response.json()["error_description"]
     assert await owners_view(connect, server, tenant) == before
 
 

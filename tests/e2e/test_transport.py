@@ -54,7 +54,7 @@ async def test_a_foreign_host_header_gets_421_even_with_a_good_token(server):
         )
         assert response.status_code == 421
         anonymous = await post_tool_call(http, server.mcp_url, "whoami", {}, {"Host": "evil.example.com"})
-        assert anonymous.status_code == 401
+        assert anonymous.status_code == 421  # the Host is checked before the token, on every route
         local = await post_tool_call(http, server.mcp_url, "whoami", {}, {**bearer(token), "Host": "localhost:1234"})
         assert local.status_code == 200
 

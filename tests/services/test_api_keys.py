@@ -15,8 +15,9 @@ from finance_mcp.db.database import Database
 from finance_mcp.errors import Conflict, NotFound, PermissionDenied
 from finance_mcp.identity import Identity, Principal, Role
 from finance_mcp.services import api_keys
+from finance_mcp.services.api_key_recheck import Disowned, RecheckPolicy, Vouched
 from finance_mcp.services.identity import IdentityService
-from finance_mcp.tokens import hash_secret
+from finance_mcp.tokens import Sealer, hash_secret
 from tests.services.helpers import MakePrincipal, count_rows
 
 pytestmark = pytest.mark.anyio
@@ -40,7 +41,7 @@ async def test_a_new_key_is_shown_once_and_authenticates_as_its_creator(
     assert created.api_key.role == "member"
     assert created.api_key.status == "active"
     assert created.api_key.user_email == "me@example.com"
-    assert holder is not None
+    assert isinstance(holder, api_keys.KeyHolder)
     assert holder.auth_user_id == me.auth_user_id
     assert holder.scopes == ("finance:read", "finance:write")
     assert holder.role == "member"
@@ -76,10 +77,10 @@ async def test_a_wrong_secret_a_malformed_key_and_an_unknown_key_do_not_authenti
     me = await make_principal()
     key = (await api_keys.create_api_key(db, me, wanted("finance:read"))).key
 
-    assert await api_keys.authenticate(db, key[:-1] + ("A" if key[-1] != "A" else "B")) is None
-    assert await api_keys.authenticate(db, key + "x") is None
-    assert await api_keys.authenticate(db, "fmcp_0000000000000000_" + "a" * 43) is None
-    assert await api_keys.authenticate(db, "fmcp_") is None
+    assert isinstance(await api_keys.authenticate(db, key[:-1] + ("A" if key[-1] != "A" else "B")), api_keys.KeyRefused)
+    assert isinstance(await api_keys.authenticate(db, key + "x"), api_keys.KeyRefused)
+    assert isinstance(await api_keys.authenticate(db, "fmcp_0000000000000000_" + "a" * 43), api_keys.KeyRefused)
+    assert isinstance(await api_keys.authenticate(db, "fmcp_"), api_keys.KeyRefused)
 
 
 async def test_a_revoked_key_no_longer_authenticates(db: Database, make_principal: MakePrincipal) -> None:
@@ -91,7 +92,7 @@ async def test_a_revoked_key_no_longer_authenticates(db: Database, make_principa
 
     assert revoked.api_key.status == "revoked"
     assert again.api_key.revoked_at == revoked.api_key.revoked_at
-    assert await api_keys.authenticate(db, created.key) is None
+    assert isinstance(await api_keys.authenticate(db, created.key), api_keys.KeyRefused)
 
 
 async def test_a_key_stops_working_when_it_expires(db: Database, make_principal: MakePrincipal) -> None:
@@ -99,8 +100,8 @@ async def test_a_key_stops_working_when_it_expires(db: Database, make_principal:
     created = await api_keys.create_api_key(db, me, wanted("finance:read", days=1))
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1, seconds=1)
 
-    assert await api_keys.authenticate(db, created.key) is not None
-    assert await api_keys.authenticate(db, created.key, now=later) is None
+    assert isinstance(await api_keys.authenticate(db, created.key), api_keys.KeyHolder)
+    assert isinstance(await api_keys.authenticate(db, created.key, now=later), api_keys.KeyRefused)
 
 
 async def test_a_key_cannot_do_more_than_its_creators_role(db: Database, make_principal: MakePrincipal) -> None:
@@ -143,7 +144,7 @@ async def test_another_households_key_reads_as_not_found(db: Database, make_prin
     with pytest.raises(NotFound, match=f"API key {their_key.api_key.id} was not found"):
         await api_keys.revoke_api_key(db, mine, their_key.api_key.id)
     assert (await api_keys.list_api_keys(db, mine)).total == 0
-    assert await api_keys.authenticate(db, their_key.key) is not None
+    assert isinstance(await api_keys.authenticate(db, their_key.key), api_keys.KeyHolder)
 
 
 async def test_members_see_and_revoke_only_their_own_keys_while_admins_manage_the_households(
@@ -161,8 +162,8 @@ async def test_members_see_and_revoke_only_their_own_keys_while_admins_manage_th
         await api_keys.revoke_api_key(db, member, owners_key.api_key.id)
     assert (await api_keys.list_api_keys(db, admin)).total == 2
     await api_keys.revoke_api_key(db, admin, members_key.api_key.id)
-    assert await api_keys.authenticate(db, members_key.key) is None
-    assert await api_keys.authenticate(db, owners_key.key) is not None
+    assert isinstance(await api_keys.authenticate(db, members_key.key), api_keys.KeyRefused)
+    assert isinstance(await api_keys.authenticate(db, owners_key.key), api_keys.KeyHolder)
 
 
 async def test_a_person_has_at_most_25_active_keys(db: Database, make_principal: MakePrincipal) -> None:
@@ -186,7 +187,7 @@ async def test_a_personal_households_key_speaks_for_that_person_alone(
     created = await api_keys.create_api_key(db, me, wanted("finance:read"))
     holder = await api_keys.authenticate(db, created.key)
 
-    assert holder is not None
+    assert isinstance(holder, api_keys.KeyHolder)
     assert holder.tenant_id is None
     assert holder.auth_user_id == me.auth_user_id
 
@@ -204,3 +205,68 @@ async def test_a_personal_households_key_speaks_for_that_person_alone(
 def test_bad_key_requests_are_refused_before_anything_happens(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         ApiKeyCreate.model_validate(bad)
+
+
+# ---- re-checking the person with MCP_Auth (services/api_key_recheck.py) ---------------------------------
+
+
+def policy(answers: list[Vouched | Disowned | None], asked: list[str], *, grace: int = 0) -> RecheckPolicy:
+    async def ask(refresh_token: str) -> Vouched | Disowned | None:
+        asked.append(refresh_token)
+        return answers.pop(0)
+
+    return RecheckPolicy(
+        ask=ask, sealer=Sealer("s" * 40, "test"), interval=dt.timedelta(0), grace=dt.timedelta(seconds=grace)
+    )
+
+
+async def test_a_rechecked_key_rotates_its_refresh_token_and_takes_the_lower_role(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    tenant = f"t{uuid.uuid4().hex[:10]}"
+    admin = await make_principal(Role.ADMIN, tenant=tenant)
+    asked: list[str] = []
+    answers: list[Vouched | Disowned | None] = [
+        Vouched(admin.auth_user_id, tenant, "MEMBER", "second"),
+        Vouched(admin.auth_user_id, tenant, "OWNER", "third"),
+    ]
+    rechecking = policy(answers, asked)
+    created = await api_keys.create_api_key(db, admin, wanted("finance:read"), recheck=(rechecking, "first"))
+
+    demoted = await api_keys.authenticate(db, created.key, recheck=rechecking)
+    promoted = await api_keys.authenticate(db, created.key, recheck=rechecking)
+
+    assert asked == ["first", "second"]
+    assert isinstance(demoted, api_keys.KeyHolder)
+    assert demoted.role == "member"
+    assert isinstance(promoted, api_keys.KeyHolder)
+    assert promoted.role == "member"
+
+
+async def test_a_key_whose_person_mcp_auth_disowns_is_stopped_and_listed_with_the_reason(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    member = await make_principal(Role.MEMBER)
+    rechecking = policy([Disowned("401: User account is disabled")], [])
+    created = await api_keys.create_api_key(db, member, wanted("finance:read"), recheck=(rechecking, "first"))
+
+    refused = await api_keys.authenticate(db, created.key, recheck=rechecking)
+    listed = await api_keys.list_api_keys(db, member)
+
+    assert isinstance(refused, api_keys.KeyRefused)
+    assert "no longer vouches" in refused.reason
+    assert listed.api_keys[0].status == "revoked"
+    assert "no longer vouches" in (listed.api_keys[0].revoke_reason or "")
+
+
+async def test_mcp_auth_unreachable_within_the_grace_keeps_the_key_working_with_its_last_role(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    member = await make_principal(Role.MEMBER)
+    rechecking = policy([None], [], grace=3600)
+    created = await api_keys.create_api_key(db, member, wanted("finance:read"), recheck=(rechecking, "first"))
+
+    holder = await api_keys.authenticate(db, created.key, recheck=rechecking)
+
+    assert isinstance(holder, api_keys.KeyHolder)
+    assert holder.role == "member"

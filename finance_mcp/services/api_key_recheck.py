@@ -1,0 +1,139 @@
+"""Re-checking the person behind an API key with MCP_Auth, as OAuth refresh does for a sign-in.
+
+A key made by `finance-mcp api-key create` keeps the MCP_Auth refresh token of that sign-in (sealed). At
+most every `API_KEY_RECHECK_SECONDS` a use of the key refreshes it at MCP_Auth (`/auth/refresh`, which also
+rotates it) and reads the person's current role and tenant from the fresh access token:
+
+* the key's role becomes the lower of its role and the current one (never higher: a key never widens);
+* the key is stopped (revoked, with the reason kept and shown) when the person is disabled or signed out at
+  MCP_Auth, is now in another tenant, or their role no longer allows the key's scopes.
+
+MCP_Auth unreachable: fail open for a grace period. The key keeps working with the role of its last
+successful check until `API_KEY_RECHECK_SECONDS + API_KEY_RECHECK_GRACE_SECONDS` after it, then is refused
+(401, not stopped) until MCP_Auth answers again. The grace bounds how stale a role can be, as an MCP_Auth
+access token's own lifetime (15 minutes) does for a token, while a short MCP_Auth outage stops nobody.
+
+A check is due `interval` after the last one (this server's setting, whoever made the key). One check at a
+time per key across workers and replicas: it is claimed with a conditional update of `next_check_at`, because
+two concurrent refreshes of one MCP_Auth refresh token would revoke it (rotation).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import RowMapping
+
+from finance_mcp.db.database import Database
+from finance_mcp.identity import ROLE_PERMISSIONS, Role, scopes_for
+from finance_mcp.repositories.api_keys import ApiKeyRepository
+from finance_mcp.tokens import Sealer
+
+SEALING = "api key mcp_auth refresh token"
+RETRY = dt.timedelta(seconds=30)  # how soon a check that found MCP_Auth down is tried again
+_ORDER = [Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER]
+
+
+@dataclass(frozen=True, slots=True)
+class Vouched:
+    """MCP_Auth's fresh word on the person: from the access token of a successful refresh."""
+
+    auth_user_id: str
+    tenant_id: str | None
+    role: str
+    refresh_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Disowned:
+    """MCP_Auth refused the refresh: the person is disabled, signed out, or the token is unknown."""
+
+    detail: str
+
+
+# The MCP_Auth call, given the key's refresh token: Vouched, Disowned, or None when MCP_Auth is unreachable.
+AskMcpAuth = Callable[[str], Awaitable[Vouched | Disowned | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of a use of a key: go on with `role`, or stop with `refusal` (`stopped`: marked)."""
+
+    role: str | None = None
+    refusal: str | None = None
+
+
+@dataclass(frozen=True)
+class RecheckPolicy:
+    ask: AskMcpAuth
+    sealer: Sealer
+    interval: dt.timedelta
+    grace: dt.timedelta
+
+    def seal(self, refresh_token: str) -> str:
+        return self.sealer.seal(refresh_token)
+
+    async def judge(self, db: Database, row: RowMapping, tenant_id: str | None, now: dt.datetime) -> Verdict:
+        """The key's role for this use, re-checking the person first when a check is due."""
+        if row["upstream_refresh_token"] is None or _checked(row) + self.interval > now:
+            return Verdict(role=row["role"])
+        if row["next_check_at"] is not None and row["next_check_at"] > now:  # being checked, or retried soon
+            return self._within_grace(row, now)
+        retry_at = now + min(RETRY, self.interval)
+        async with db.connect(write=True) as conn:
+            sealed = await ApiKeyRepository(conn, row["household_id"]).claim_check(
+                row["id"], now=now, retry_at=retry_at
+            )
+            await conn.commit()
+        if sealed is None:  # another request is checking this key right now
+            return self._within_grace(row, now)
+        refresh_token = self.sealer.open(sealed)
+        answer = await self.ask(refresh_token) if refresh_token is not None else Disowned("unreadable")
+        if answer is None:
+            return self._within_grace(row, now)
+        if isinstance(answer, Disowned):
+            return await self._stop(db, row, now, "MCP_Auth no longer vouches for its person (disabled or signed out)")
+        return await self._vouched(db, row, tenant_id, answer, now)
+
+    def _within_grace(self, row: RowMapping, now: dt.datetime) -> Verdict:
+        if now <= _checked(row) + self.interval + self.grace:
+            return Verdict(role=row["role"])
+        return Verdict(refusal="the API key's person could not be re-checked: MCP_Auth is unreachable; try later")
+
+    async def _vouched(
+        self, db: Database, row: RowMapping, tenant_id: str | None, answer: Vouched, now: dt.datetime
+    ) -> Verdict:
+        if answer.auth_user_id != row["auth_user_id"] or answer.tenant_id != tenant_id:
+            return await self._stop(db, row, now, "its person is no longer in this household at MCP_Auth")
+        role = lower_role(row["role"], answer.role)
+        if not set(row["scopes"]) <= scopes_for(ROLE_PERMISSIONS[Role(role)]):
+            reason = f"its person's role at MCP_Auth is now {role}, which does not allow the key's scopes"
+            return await self._stop(db, row, now, reason)
+        async with db.connect(write=True) as conn:
+            await ApiKeyRepository(conn, row["household_id"]).record_check(
+                row["id"], role=role, upstream=self.seal(answer.refresh_token), now=now
+            )
+            await conn.commit()
+        return Verdict(role=role)
+
+    async def _stop(self, db: Database, row: RowMapping, now: dt.datetime, reason: str) -> Verdict:
+        async with db.connect(write=True) as conn:
+            await ApiKeyRepository(conn, row["household_id"]).stop(row["id"], now=now, reason=reason)
+            await conn.commit()
+        return Verdict(refusal=f"the API key was stopped: {reason}; create a new key")
+
+
+def _checked(row: RowMapping) -> dt.datetime:
+    """When the person was last vouched for: the last successful check, or the sign-in that made the key."""
+    return row["checked_at"] or row["created_at"]
+
+
+def lower_role(key_role: str, current_role: str) -> str:
+    """The lower of two roles (values of `Role`, or MCP_Auth's upper-case names); unknown counts as viewer."""
+    try:
+        current = Role(current_role.strip().lower())
+    except ValueError:
+        current = Role.VIEWER
+    return min(Role(key_role), current, key=_ORDER.index).value
