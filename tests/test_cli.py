@@ -54,12 +54,12 @@ def db_file(tmp_path: Path) -> Path:
 
 
 def tables(path: Path) -> set[str]:
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         return {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def revision(path: Path) -> str:
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     return str(version)
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -124,7 +125,7 @@ async def audit(url: str, account_id: int) -> Audit:
         " GROUP BY a.balance, a.opening_balance, a.transaction_count"
     )
     if url.startswith("sqlite"):
-        with sqlite3.connect(url.split(":///", 1)[1]) as conn:
+        with closing(sqlite3.connect(url.split(":///", 1)[1])) as conn, conn:
             cents, opening_cents, counter, rows, amount_cents = conn.execute(
                 query.replace("$1", "?"), (account_id,)
             ).fetchone()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import anyio.to_thread
@@ -88,7 +89,7 @@ def test_serve_refuses_a_database_behind_head_and_names_both_revisions(tmp_path:
 def test_serve_refuses_a_database_migrated_by_a_newer_release(tmp_path: Path) -> None:
     path = tmp_path / "newer.db"
     upgrade(f"sqlite:///{path}")
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("UPDATE alembic_version SET version_num = '9999'")
 
     done = run_cli(tmp_path, "serve", SECRET_KEY=SECRET, DATABASE_URL=f"sqlite:///{path}")
