@@ -25,7 +25,8 @@ from finance_mcp.server.auth import mint_token
 from tests.e2e.mcp_auth_stand_in import McpAuthStandIn, serving
 
 SECRET = "e2e-secret-" + "k" * 40
-STARTUP_TIMEOUT = 30.0
+STARTUP_TIMEOUT = 60.0
+UNLIMITED_REGISTRATION = {"OAUTH_REGISTRATIONS_PER_ADDRESS": "1000000", "OAUTH_REGISTRATIONS_TOTAL": "1000000"}
 
 
 def free_port() -> int:
@@ -65,6 +66,9 @@ def start_server(
         # bridge's own suites turn them on (`bridge_server`).
         "OAUTH_BRIDGE": "false",
         "API_KEYS": "false",
+        # Every suite registers clients from 127.0.0.1 into the run's shared databases; only the
+        # registration-limit tests ask for a limit (their env overrides this).
+        **UNLIMITED_REGISTRATION,
         **(env or {}),
     }
     process = subprocess.Popen(
@@ -150,7 +154,6 @@ def mcp_auth() -> Iterator[McpAuthStandIn]:
 
 # Every suite registers its clients from 127.0.0.1; the registration limit has its own tests
 # (tests/reliability/abuse/test_oauth_register.py).
-UNLIMITED_REGISTRATION = {"OAUTH_REGISTRATIONS_PER_ADDRESS": "1000000", "OAUTH_REGISTRATIONS_TOTAL": "1000000"}
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
