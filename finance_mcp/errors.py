@@ -26,3 +26,7 @@ class Conflict(FinanceError):
 
 class Unavailable(FinanceError):
     """The database could not be reached; the operation may be retried."""
+
+
+class TooSlow(FinanceError):
+    """A scan (a summary, a search) ran past its time limit and was stopped; nothing was changed."""

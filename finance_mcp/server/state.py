@@ -18,7 +18,9 @@ class ServerState:
     _identities: IdentityService | None = field(default=None, init=False)
 
     def open(self) -> None:
-        self._db = open_database(self.settings.database_url, echo=self.settings.debug)
+        self._db = open_database(
+            self.settings.database_url, echo=self.settings.debug, scan_timeout=self.settings.scan_timeout_seconds
+        )
         self._identities = IdentityService(self._db)
 
     async def close(self) -> None:
