@@ -382,15 +382,31 @@ class PostgresDatabase(Database):
         async with _translated_outages(), self.engine.connect() as conn:
             begun = await conn.begin()
             try:
-                if scan:
-                    await conn.execute(text(scans.statement_timeout_sql(self._scan_timeout)))
-                yield _PostgresScanAdapter(conn, seconds=self._scan_timeout) if scan else _AsyncAdapter(conn)
+                if not scan:
+                    yield _AsyncAdapter(conn)
+                    return
+                await conn.execute(text(scans.statement_timeout_sql(self._scan_timeout)))
+                backend = (await conn.get_raw_connection()).driver_connection.get_server_pid()  # pyright: ignore[reportOptionalMemberAccess]
+                try:
+                    yield _PostgresScanAdapter(conn, seconds=self._scan_timeout)
+                except asyncio.CancelledError:
+                    with anyio.CancelScope(shield=True):
+                        await self._cancel_query(backend)
+                    raise
             finally:
                 if begun.is_active:
-                    # Shielded: when the caller went away (asyncpg then cancels its query on the server),
-                    # the connection still goes back to the pool clean.
+                    # Shielded: a caller that went away still returns the connection to the pool clean.
                     with anyio.CancelScope(shield=True):
                         await begun.rollback()
+
+    async def _cancel_query(self, backend: int) -> None:
+        """Stop the statement a cancelled caller left running on `backend`. The driver's own cancel request
+        does not go out when the cancel comes from an anyio scope (how the SDK cancels a tool call whose
+        client went away), and PostgreSQL would go on working, or waiting on a lock, for nobody."""
+        with contextlib.suppress(Exception):  # the statement timeout still ends it
+            async with self.engine.connect() as other:
+                await other.execute(text("SELECT pg_cancel_backend(:pid)"), {"pid": backend})
+        logger.info("a scan was stopped: its caller went away")
 
     async def dispose(self) -> None:
         await self.engine.dispose()
