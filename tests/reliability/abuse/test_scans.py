@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -281,7 +282,8 @@ async def test_heavy_searches_of_one_household_do_not_stall_another_households_c
     get_account keeps being answered. Before, on SQLite, each search held the event loop (about 1 s) and
     the other household got about one answer per search."""
     searches_wanted, answered, searched = 6, [0], [0]
-    with serving(fresh_url) as served:
+    # A search's time limit far away: on a busy machine two of them at once may pass the default 5 s.
+    with serving(fresh_url, SCAN_TIMEOUT_SECONDS="300") as served:
         async with household(served.server) as heavy, household(served.server) as light:
             await seeded(fresh_url, heavy.account_id, SEARCH_ROWS)
             done = asyncio.Event()
@@ -301,8 +303,11 @@ async def test_heavy_searches_of_one_household_do_not_stall_another_households_c
             token = served.server.token(tenant=heavy.tenant, sub=heavy.sub)
             async with connector(served.server)(token) as second:
                 await asyncio.wait_for(asyncio.gather(search(heavy.client), search(second), look()), timeout=300)
-    # Orders of magnitude apart: a get_account takes milliseconds, a search over 100,000 rows about a second.
-    assert answered[0] >= 20 * searched[0], (answered[0], searched[0])
+    # The server's loop-lag probe reports every block over 250 ms. Before, each search blocked the loop for
+    # about 1 s (more on a busy machine); now the loop only hands the searches to worker threads.
+    blocks = [int(m) for m in re.findall(r"the event loop was blocked for (\d+) ms", "".join(served.log))]
+    assert all(ms < 750 for ms in blocks), blocks
+    assert answered[0] > 0, searched[0]
 
 
 # ---- 1. planner statistics ---------------------------------------------------------------------------------
