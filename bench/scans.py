@@ -160,7 +160,7 @@ async def measure_postgres(rows: int, cap: float) -> None:
     admin = await asyncpg.connect(f"{PG_SERVER}/postgres")
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        upgrade(f"{PG_SERVER}/{name}")
+        await asyncio.to_thread(upgrade, f"{PG_SERVER}/{name}")
         db = open_database(f"{PG_SERVER}/{name}", scan_timeout=cap)
         try:
             principal, account_id = await household(db)
