@@ -177,7 +177,7 @@ async def measure_postgres(rows: int, cap: float) -> None:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-    print(f"postgresql {rows} tag rows: after {timings}; before (index dropped, fresh statistics) {before}")
+    print(f"postgresql {rows} tag rows: after {timings}; before (index dropped) {before}")
 
 
 async def _service_times(db: Database, principal: Principal, repeats: int = 3) -> str:
