@@ -30,3 +30,7 @@ class Unavailable(FinanceError):
 
 class SchemaNotMigrated(FinanceError):
     """The database's tables are not the ones this code needs; only `finance-mcp migrate` fixes it."""
+
+
+class TooSlow(FinanceError):
+    """A scan (a summary, a search) ran past its time limit and was stopped; nothing was changed."""

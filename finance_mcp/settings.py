@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list[str])
     stateless_http: bool = False
     max_request_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # How long one statement of a summary or a search may run before it is stopped with "narrow the range".
+    scan_timeout_seconds: float = Field(default=5.0, gt=0, le=3600)
     oauth_bridge: bool | None = None
     api_keys: bool = True
     # The login bridge's client registration and Client ID Metadata Documents (see .env.example).

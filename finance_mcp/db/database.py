@@ -18,12 +18,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
-import anyio.to_thread
+import anyio
 import asyncpg  # pyright: ignore[reportMissingTypeStubs]
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import Dialect, Engine, Select, create_engine, event, text
@@ -34,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Executable
 
+from finance_mcp.db import scans
 from finance_mcp.db.schema import SCHEMA_MESSAGE, is_missing_schema
 from finance_mcp.errors import SchemaNotMigrated, Unavailable
 
@@ -111,8 +113,10 @@ class Database(ABC):
         statement (atomic by itself), or reads that need no common snapshot. A database may then skip the
         transaction (PostgreSQL runs them in autocommit); a second statement in such a write unit is refused.
 
-        `scan=True` says the statements may read many rows (analytics): SQLite then runs them on a worker
-        thread, so one long summary does not stall every other call on the event loop.
+        `scan=True` says the statements may read many rows (analytics, searches): SQLite then runs them on a
+        worker thread, so one long summary does not stall every other call on the event loop. Each statement
+        of a scan is stopped after the database's scan timeout (`TooSlow`, "narrow the range"), and as soon
+        as its caller goes away (`db/scans.py`).
         """
 
     @abstractmethod
@@ -167,20 +171,23 @@ async def _translated_outages() -> AsyncGenerator[None, None]:
 
 
 class _SyncAdapter(Connection):
-    def __init__(self, conn: SyncConnection, *, threaded: bool = False) -> None:
+    def __init__(self, conn: SyncConnection, *, watch: scans.SqliteWatch | None = None) -> None:
         self._conn = conn
-        self._threaded = threaded
+        self._watch = watch  # armed: a scan
         self.dialect = conn.dialect.name
+        self.rows_written = 0  # parameter sets of executemany writes: a big batch refreshes the statistics
 
     async def execute(self, statement: Executable, parameters: Params = None) -> Result[Any]:
-        if self._threaded:
+        if self._watch is not None:
             # The unit holds this connection alone and awaits each statement: one thread at a time uses it.
             # The rows are fetched there too (`freeze`): SQLite does part of a GROUP BY while rows are
             # fetched, and that part must not run on the event loop either.
             def run() -> FrozenResult[Any]:
                 return self._conn.execute(statement, parameters).freeze()  # pyright: ignore[reportArgumentType]
 
-            return (await anyio.to_thread.run_sync(run))()
+            return (await scans.run_watched(run, self._watch))()
+        if isinstance(parameters, list):
+            self.rows_written += len(parameters)
         return self._conn.execute(statement, parameters)  # pyright: ignore[reportArgumentType]
 
     async def commit(self) -> None:
@@ -197,6 +204,18 @@ class _AsyncAdapter(Connection):
 
     async def commit(self) -> None:
         await self._conn.commit()
+
+
+class _PostgresScanAdapter(_AsyncAdapter):
+    """A scan's statements, each stopped by the server after the `statement_timeout` the unit set."""
+
+    def __init__(self, conn: AsyncConnection, *, seconds: float) -> None:
+        super().__init__(conn)
+        self._seconds = seconds
+
+    async def execute(self, statement: Executable, parameters: Params = None) -> Result[Any]:
+        with scans.postgres_timeouts(self._seconds):
+            return await super().execute(statement, parameters)
 
 
 class _AutocommitAdapter(_AsyncAdapter):
@@ -262,12 +281,18 @@ def _unicode_lower(value: str | None) -> str | None:
 # unit runs start to finish on the event loop without yielding, so it needs one more connection at most:
 # the pool is sized so that checking one out never waits (a wait would block the event loop itself).
 SQLITE_SCANS = 4
+# Planner statistics (issue 11): a write unit of this many rows (a big batch) re-runs ANALYZE; at most this
+# often a write unit runs `PRAGMA optimize` (it re-analyzes only tables whose size changed a lot); ANALYZE
+# reads about this many rows of each index, so it costs milliseconds on any household.
+SQLITE_BIG_WRITE_ROWS = 500
+SQLITE_OPTIMIZE_EVERY_SECONDS = 600.0
+SQLITE_ANALYSIS_LIMIT = 1000
 
 
 class SqliteDatabase(Database):
     dialect = "sqlite"
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, scan_timeout: float = scans.SCAN_TIMEOUT_SECONDS) -> None:
         self.engine: Engine = create_engine(
             async_url(url),
             echo=echo,
@@ -277,8 +302,11 @@ class SqliteDatabase(Database):
         )
         self._write_lock = asyncio.Lock()
         self._scans = asyncio.Semaphore(SQLITE_SCANS)
+        self._scan_timeout = scan_timeout
+        self._optimized_at = time.monotonic()
         event.listen(self.engine, "connect", _configure_sqlite_connection)
         event.listen(self.engine, "begin", _begin_sqlite_transaction)
+        event.listen(self.engine, "close", _optimize_sqlite_connection)
 
     @contextlib.asynccontextmanager
     async def connect(
@@ -289,25 +317,54 @@ class SqliteDatabase(Database):
         async with self._scans if scan else contextlib.nullcontext(), writing, _translated_outages():
             with self.engine.connect() as conn:
                 conn.execution_options(finance_write=write)
+                watch: scans.SqliteWatch | None = conn.connection.info["scan_watch"] if scan else None
+                if watch is not None:
+                    watch.arm(self._scan_timeout)
                 begun = conn.begin()
                 try:
-                    yield _SyncAdapter(conn, threaded=scan)
+                    adapter = _SyncAdapter(conn, watch=watch)
+                    yield adapter
+                    if write and not begun.is_active:  # committed
+                        self._refresh_statistics(conn, rows_written=adapter.rows_written)
                 finally:
                     if begun.is_active:
                         begun.rollback()
+                    if watch is not None:
+                        watch.disarm()
+
+    def _refresh_statistics(self, conn: SyncConnection, *, rows_written: int) -> None:
+        """Keep the planner's statistics fresh: a missing or stale picture picks plans that suit a small
+        household and are quadratic for a large one. Runs holding the write lock, outside any transaction."""
+        now = time.monotonic()
+        if rows_written >= SQLITE_BIG_WRITE_ROWS:
+            conn.connection.driver_connection.execute("ANALYZE")  # type: ignore[union-attr]
+        elif now - self._optimized_at >= SQLITE_OPTIMIZE_EVERY_SECONDS:
+            conn.connection.driver_connection.execute("PRAGMA optimize")  # type: ignore[union-attr]
+        else:
+            return
+        self._optimized_at = now
 
     async def dispose(self) -> None:
         self.engine.dispose()
 
 
-def _configure_sqlite_connection(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+def _configure_sqlite_connection(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
     dbapi_connection.isolation_level = None  # type: ignore[attr-defined]  # we emit BEGIN ourselves
     # SQLite's own lower() folds ASCII only; Python's matches PostgreSQL for case-insensitive filters.
     dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)  # type: ignore[attr-defined]
     cursor = dbapi_connection.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
         cursor.execute(f"PRAGMA {pragma}")
+    cursor.execute(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
     cursor.close()
+    scans.install_watch(dbapi_connection, record.info)
+
+
+def _optimize_sqlite_connection(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    """SQLite's advice: `PRAGMA optimize` before a connection closes, so that the tables its queries used
+    get statistics when they have none or their size changed a lot."""
+    with contextlib.suppress(Exception):  # closing goes on whatever happens here
+        dbapi_connection.cursor().execute("PRAGMA optimize")
 
 
 def _begin_sqlite_transaction(conn: SyncConnection) -> None:
@@ -326,7 +383,9 @@ class PostgresDatabase(Database):
         pool_size: int = 10,
         pgbouncer: bool = False,
         server_settings: Mapping[str, str] | None = None,
+        scan_timeout: float = scans.SCAN_TIMEOUT_SECONDS,
     ) -> None:
+        self._scan_timeout = scan_timeout
         connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_SECONDS}
         if pgbouncer:
             connect_args |= _PGBOUNCER_CONNECT_ARGS
@@ -352,8 +411,9 @@ class PostgresDatabase(Database):
     async def connect(
         self, *, write: bool, transaction: bool = True, scan: bool = False
     ) -> AsyncGenerator[Connection, None]:
-        # `scan` changes nothing here: asyncpg never blocks the event loop while PostgreSQL works.
-        if not transaction and self._autocommit:
+        # asyncpg never blocks the event loop while PostgreSQL works; a scan gets a transaction for its
+        # `SET LOCAL statement_timeout`, whatever `transaction` says.
+        if not transaction and not scan and self._autocommit:
             async with _translated_outages(), self.engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 yield _AutocommitAdapter(conn, write=write)
@@ -361,10 +421,31 @@ class PostgresDatabase(Database):
         async with _translated_outages(), self.engine.connect() as conn:
             begun = await conn.begin()
             try:
-                yield _AsyncAdapter(conn)
+                if not scan:
+                    yield _AsyncAdapter(conn)
+                    return
+                await conn.execute(text(scans.statement_timeout_sql(self._scan_timeout)))
+                backend = (await conn.get_raw_connection()).driver_connection.get_server_pid()  # pyright: ignore[reportOptionalMemberAccess]
+                try:
+                    yield _PostgresScanAdapter(conn, seconds=self._scan_timeout)
+                except asyncio.CancelledError:
+                    with anyio.CancelScope(shield=True):
+                        await self._cancel_query(backend)
+                    raise
             finally:
                 if begun.is_active:
-                    await begun.rollback()
+                    # Shielded: a caller that went away still returns the connection to the pool clean.
+                    with anyio.CancelScope(shield=True):
+                        await begun.rollback()
+
+    async def _cancel_query(self, backend: int) -> None:
+        """Stop the statement a cancelled caller left running on `backend`. The driver's own cancel request
+        does not go out when the cancel comes from an anyio scope (how the SDK cancels a tool call whose
+        client went away), and PostgreSQL would go on working, or waiting on a lock, for nobody."""
+        with contextlib.suppress(Exception):  # the statement timeout still ends it
+            async with self.engine.connect() as other:
+                await other.execute(text("SELECT pg_cancel_backend(:pid)"), {"pid": backend})
+        logger.info("a scan was stopped: its caller went away")
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -391,7 +472,9 @@ def _refuse_closed_connection(dbapi_connection: DBAPIConnection, _record: Connec
         raise DisconnectionError("connection closed by the server")
 
 
-def open_database(url: str, *, echo: bool = False, pgbouncer: bool = False) -> Database:
+def open_database(
+    url: str, *, echo: bool = False, pgbouncer: bool = False, scan_timeout: float = scans.SCAN_TIMEOUT_SECONDS
+) -> Database:
     if async_url(url).startswith("sqlite"):
-        return SqliteDatabase(url, echo=echo)
-    return PostgresDatabase(url, echo=echo, pgbouncer=pgbouncer)
+        return SqliteDatabase(url, echo=echo, scan_timeout=scan_timeout)
+    return PostgresDatabase(url, echo=echo, pgbouncer=pgbouncer, scan_timeout=scan_timeout)

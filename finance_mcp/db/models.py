@@ -128,7 +128,13 @@ class TransactionTag(Base):
     that behave the same on SQLite and PostgreSQL, and use an index."""
 
     __tablename__ = "transaction_tags"
-    __table_args__ = (Index("ix_transaction_tags_household_tag", "household_id", "tag", "transaction_id"),)
+    __table_args__ = (
+        # Serves tag filters: a household's transactions with a given tag.
+        Index("ix_transaction_tags_household_tag", "household_id", "tag", "transaction_id"),
+        # Serves the tag summary's join, one transaction's tags: seeking on the household alone (the index
+        # above) made every transaction read every tag row of its household (issue 11, item 1).
+        Index("ix_transaction_tags_household_transaction", "household_id", "transaction_id", "tag"),
+    )
 
     transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(100), primary_key=True)

@@ -22,6 +22,7 @@ from collections.abc import AsyncGenerator
 
 from sqlalchemy import text
 
+from finance_mcp.db import scans
 from finance_mcp.db.database import Connection, Database, PostgresDatabase, open_database
 from finance_mcp.errors import Unavailable
 
@@ -100,13 +101,20 @@ class ReplicatedDatabase(Database):
 
 
 def open_routed_database(
-    url: str, *, replica_url: str | None = None, pgbouncer: bool = False, echo: bool = False
+    url: str,
+    *,
+    replica_url: str | None = None,
+    pgbouncer: bool = False,
+    echo: bool = False,
+    scan_timeout: float = scans.SCAN_TIMEOUT_SECONDS,
 ) -> Database:
     """The database the server uses: `url` alone, or `url` for writes and `replica_url` for reads."""
     if not replica_url:
-        return open_database(url, echo=echo, pgbouncer=pgbouncer)
+        return open_database(url, echo=echo, pgbouncer=pgbouncer, scan_timeout=scan_timeout)
     # Through PgBouncer the setting cannot travel as a start-up parameter: set it on the role instead
     # (ALTER ROLE ... SET synchronous_commit = remote_apply; docs/DEPLOYMENT.md).
     settings = None if pgbouncer else READ_YOUR_WRITES
-    primary = PostgresDatabase(url, echo=echo, pgbouncer=pgbouncer, server_settings=settings)
-    return ReplicatedDatabase(primary, PostgresDatabase(replica_url, echo=echo, pgbouncer=pgbouncer))
+    primary = PostgresDatabase(url, echo=echo, pgbouncer=pgbouncer, server_settings=settings, scan_timeout=scan_timeout)
+    return ReplicatedDatabase(
+        primary, PostgresDatabase(replica_url, echo=echo, pgbouncer=pgbouncer, scan_timeout=scan_timeout)
+    )

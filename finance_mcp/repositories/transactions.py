@@ -306,6 +306,13 @@ class TransactionRepository:
         return int((await self._conn.execute(statement)).scalar_one())
 
     @staticmethod
+    def scans(filters: TransactionFilter) -> bool:
+        """Whether listing `filters` may read many rows: anything but one account's own listing (a search,
+        a filter no index answers, a count over the household). Such a listing runs as a scan: off SQLite's
+        event loop, so it cannot stall other households' calls, and stopped after the scan timeout."""
+        return not TransactionRepository._account_only(filters)
+
+    @staticmethod
     def _account_only(f: TransactionFilter) -> bool:
         """One account's rows with no other filter: what its counter counts."""
         if f.account_id is None or not storable(f.account_id) or f.tags:

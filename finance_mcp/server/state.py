@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from finance_mcp.db.database import Database
@@ -9,6 +10,7 @@ from finance_mcp.db.replica import open_routed_database
 from finance_mcp.db.schema import schema_status
 from finance_mcp.errors import Unavailable
 from finance_mcp.quotas import Quotas
+from finance_mcp.server.loop_watch import watch_event_loop
 from finance_mcp.services.identity import IdentityService
 from finance_mcp.settings import Settings
 
@@ -29,6 +31,7 @@ class ServerState:
     settings: Settings
     _db: Database | None = field(default=None, init=False)
     _identities: IdentityService | None = field(default=None, init=False)
+    _loop_probe: asyncio.Task[None] | None = field(default=None, init=False)
 
     def open(self) -> None:
         self._db = open_routed_database(
@@ -36,10 +39,18 @@ class ServerState:
             replica_url=self.settings.database_replica_url,
             pgbouncer=self.settings.database_pgbouncer,
             echo=self.settings.debug,
+            scan_timeout=self.settings.scan_timeout_seconds,
         )
         self._identities = IdentityService(self._db, quotas=household_quotas(self.settings))
+        self._loop_probe = asyncio.get_running_loop().create_task(watch_event_loop())
+
+    def _stop_loop_probe(self) -> None:
+        if self._loop_probe is not None:
+            self._loop_probe.cancel()
+            self._loop_probe = None
 
     async def close(self) -> None:
+        self._stop_loop_probe()
         if self._db is not None:
             await self._db.dispose()
         self._db = self._identities = None

@@ -19,6 +19,7 @@ from finance_mcp.identity import Permission, Principal
 from finance_mcp.money import check_balance
 from finance_mcp.quotas import row_bytes
 from finance_mcp.repositories.ids import storable
+from finance_mcp.repositories.transactions import TransactionRepository
 from finance_mcp.repositories.unit_of_work import UnitOfWork, unit_of_work
 from finance_mcp.schemas import (
     BatchCreated,
@@ -159,8 +160,10 @@ async def list_transactions(
     if filters.min_amount is not None and filters.max_amount is not None and filters.min_amount > filters.max_amount:
         raise Invalid(f"min_amount {filters.min_amount} is greater than max_amount {filters.max_amount}")
     after = decode_cursor(cursor) if cursor else None
-    # Reads that need no common snapshot: no transaction (on PostgreSQL, no BEGIN/ROLLBACK round trips).
-    async with unit_of_work(db, principal.household_id, write=False, transaction=False) as uow:
+    # Reads that need no common snapshot: no transaction (on PostgreSQL, no BEGIN/ROLLBACK round trips),
+    # unless they may read many rows (a search): then a scan, bounded in time and kept off SQLite's loop.
+    scan = TransactionRepository.scans(filters)
+    async with unit_of_work(db, principal.household_id, write=False, transaction=False, scan=scan) as uow:
         page = await uow.transactions.page(filters, limit=limit, after=after)
         rows, total = page.rows, page.total
         if not rows and filters.account_id is not None and await uow.accounts.get(filters.account_id) is None:
