@@ -191,12 +191,13 @@ def serve_http(mcp: FinanceServer, settings: Settings, *, json_response: bool = 
         transport_security=transport_security(settings),
         host=settings.host,
     )
-    if not settings.stateless_http:
-        limit_sessions_per_principal(app, settings)
     if mcp.login_bridge is not None:
         app.router.routes.extend(mcp.login_bridge.routes())
     if mcp.bearer is not None and mcp.settings.auth is not None:
+        # Before the session limit wraps /mcp: `harden` finds the SDK's auth guard as the route's app.
         edge.harden(app, mcp.bearer, resource_url=settings.resource_url, issuer=mcp.settings.auth.issuer_url)
+    if not settings.stateless_http:
+        limit_sessions_per_principal(app, settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -120,11 +120,15 @@ def harden(app: Starlette, verifier: BearerVerifier, *, resource_url: str, issue
         for m in app.user_middleware
     ]
     routes: list[Any] = []
+    guarded = 0
     for route in app.router.routes:
         if isinstance(route, Route) and route.path.startswith(METADATA_PATH):
             continue
         if isinstance(route, Route) and isinstance(route.app, RequireAuthMiddleware):
             route.app = RequireBearer(route.app.app, build_resource_metadata_url(resource))
+            guarded += 1
         routes.append(route)
+    if not guarded:  # the SDK (or a wrapper applied first) moved its auth guard: fail loudly, not silently
+        raise RuntimeError("edge.harden found no RequireAuthMiddleware route to rewire")
     routes += create_protected_resource_routes(resource, [issuer], scopes_supported=list(FINANCE_SCOPES))
     app.router.routes = routes
