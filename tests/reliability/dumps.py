@@ -28,10 +28,15 @@ def sqlite_path(url: str) -> str:
     return url.split(":///", 1)[1]
 
 
+def _is_data(line: str) -> bool:
+    """Planner statistics (`ANALYZE`, `PRAGMA optimize`: the server refreshes them on its own) are not data."""
+    return "sqlite_stat" not in line and line != 'ANALYZE "sqlite_master";'
+
+
 def sqlite_dump(url: str) -> str:
     conn = sqlite3.connect(sqlite_path(url))
     try:
-        return "\n".join(conn.iterdump())
+        return "\n".join(line for line in conn.iterdump() if _is_data(line))
     finally:
         conn.close()
 
