@@ -200,7 +200,9 @@ async def _create_api_key(settings: Settings, args: argparse.Namespace, password
         sys.exit("finance-mcp: sign-in failed: check the household email, username, password and one-time code")
     except Unreachable:
         sys.exit(f"finance-mcp: MCP_Auth at {settings.auth_server_url} is not answering (AUTH_SERVER_URL)")
-    verifier = JwtVerifier(settings.secret_key, resource_url=settings.resource_url)
+    verifier = JwtVerifier(
+        settings.secret_key, resource_url=settings.resource_url, previous=settings.secret_key_previous
+    )
     verified = verifier.verify(answer.access_token)
     if verified is None:
         sys.exit("finance-mcp: MCP_Auth's token does not verify here: is SECRET_KEY the same as MCP_Auth's?")

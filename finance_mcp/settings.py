@@ -30,6 +30,8 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str = Field(default="", repr=False)
+    # The SECRET_KEY before a rotation: still accepted to verify and open, never used to sign or seal.
+    secret_key_previous: str | None = Field(default=None, repr=False)
     debug: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list[str])
@@ -94,6 +96,30 @@ class Settings(BaseSettings):
                 f"SECRET_KEY is {len(value)} characters; at least {MIN_SECRET_LENGTH} are required; " + GENERATE_HINT
             )
         return value
+
+    @field_validator("secret_key_previous", mode="before")
+    @classmethod
+    def _previous_key_is_strong(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or value.startswith("change-me") or len(value) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"SECRET_KEY_PREVIOUS must be the old SECRET_KEY (at least {MIN_SECRET_LENGTH} characters)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _previous_key_differs(self) -> Settings:
+        if self.secret_key_previous == self.secret_key:
+            raise ValueError(
+                "SECRET_KEY_PREVIOUS equals SECRET_KEY; set it to the key before the rotation, or unset it"
+            )
+        return self
+
+    @property
+    def secret_keys(self) -> list[str]:
+        """SECRET_KEY first (it alone signs and seals), then SECRET_KEY_PREVIOUS when set."""
+        return [self.secret_key, *([self.secret_key_previous] if self.secret_key_previous else [])]
 
     @field_validator("database_url")
     @classmethod

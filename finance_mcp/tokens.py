@@ -4,6 +4,7 @@ from SECRET_KEY.
 An issued secret is random (256 bits), shown once, and stored only as its SHA-256: with that much entropy a
 slow password hash adds nothing, and a plain digest lets a lookup compare in constant time. The one secret we
 must read back, MCP_Auth's refresh token, is sealed with AES-GCM under a key derived from SECRET_KEY.
+During a rotation the key before it (SECRET_KEY_PREVIOUS) still opens what it sealed; only SECRET_KEY seals.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ class Sealer:
     """Authenticated encryption (AES-256-GCM) of short strings for storage; the purpose is bound as
     associated data, so a sealed value cannot be moved to another column and still open."""
 
-    def __init__(self, secret_key: str, purpose: str) -> None:
+    def __init__(self, secret_key: str, purpose: str, *, previous: str | None = None) -> None:
         self._aead = AESGCM(derive_key(secret_key, f"sealing {purpose}"))
+        self._older = [] if previous is None else [AESGCM(derive_key(previous, f"sealing {purpose}"))]
         self._purpose = purpose.encode()
 
     def seal(self, plaintext: str) -> str:
@@ -56,6 +58,11 @@ class Sealer:
         """The plaintext, or None when the value was tampered with or sealed under another key."""
         try:
             raw = base64.urlsafe_b64decode(sealed.encode())
-            return self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], self._purpose).decode()
-        except (InvalidTag, ValueError):
+        except ValueError:
             return None
+        for aead in (self._aead, *self._older):
+            try:
+                return aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], self._purpose).decode()
+            except (InvalidTag, ValueError):
+                continue
+        return None

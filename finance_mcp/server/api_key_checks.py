@@ -40,7 +40,7 @@ def recheck_policy(settings: Settings, mcp_auth_tokens: JwtVerifier) -> RecheckP
 
     return RecheckPolicy(
         ask=ask,
-        sealer=Sealer(settings.secret_key, SEALING),
+        sealer=Sealer(settings.secret_key, SEALING, previous=settings.secret_key_previous),
         interval=dt.timedelta(seconds=settings.api_key_recheck_seconds),
         grace=dt.timedelta(seconds=settings.api_key_recheck_grace_seconds),
     )

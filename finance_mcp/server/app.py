@@ -123,6 +123,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
         leeway=settings.jwt_leeway_seconds,
+        previous=settings.secret_key_previous,
     )
     bridge = build_bridge(settings, lambda: state.db, verifier) if settings.bridge_enabled else None
     bearer = BearerVerifier(
@@ -133,7 +134,8 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
         recheck=recheck_policy(settings, verifier) if settings.api_keys else None,
     )
     # Every worker and replica derives the same key, so multi-round-trip state survives load balancing.
-    state_key = hashlib.sha256(f"finance-mcp request state:{settings.secret_key}".encode()).digest()
+    # The SDK seals with the first key and opens with any: the previous SECRET_KEY's state still opens.
+    state_keys = [hashlib.sha256(f"finance-mcp request state:{key}".encode()).digest() for key in settings.secret_keys]
     mcp = FinanceServer(
         NAME,
         title="Finance",
@@ -148,7 +150,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
         ),
         lifespan=lifespan,
         log_level="DEBUG" if settings.debug else "WARNING",
-        request_state_security=RequestStateSecurity(keys=[state_key], audience=NAME),
+        request_state_security=RequestStateSecurity(keys=state_keys, audience=NAME),
     )
     mcp.login_bridge = bridge
     if settings.metrics:

@@ -57,9 +57,10 @@ class JwtVerifier(TokenVerifier):
         audience: str | None = None,
         issuer: str | None = None,
         leeway: int = 30,
+        previous: str | None = None,
     ) -> None:
-        self._secret = secret
-        self._jwt = hs256.decoder(secret)
+        # MCP_Auth may switch to the new key before or after us: during a rotation either key verifies.
+        self._keys = hs256.KeyRing([secret, *([] if previous is None else [previous])])
         self._resource_url = resource_url.rstrip("/")
         self._audience = audience
         self._issuer = issuer
@@ -74,9 +75,8 @@ class JwtVerifier(TokenVerifier):
 
     def check(self, token: str) -> AccessToken | Rejected:
         try:
-            raw: dict[str, Any] = self._jwt.decode(
+            raw: dict[str, Any] = self._keys.decode(
                 token,
-                self._secret,
                 algorithms=[ALGORITHM],
                 issuer=self._issuer,
                 leeway=self._leeway,

@@ -6,6 +6,9 @@ key shapes). A verifier's key never changes, so it is prepared once, when the ve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import jwt
 from jwt.algorithms import HMACAlgorithm
 from jwt.api_jws import PyJWS
@@ -32,6 +35,23 @@ def decoder(key: str | bytes) -> jwt.PyJWT:
     # PyJWT has no public hook for its signature layer; its own module wires its global object this way.
     decoding._jws = signatures  # pyright: ignore[reportPrivateUsage]
     return decoding
+
+
+class KeyRing:
+    """HS256 decoding with the current key, then older ones (a SECRET_KEY rotation): a token whose signature
+    fails with one key is tried with the next; any other refusal (expired, wrong audience) is final."""
+
+    def __init__(self, keys: Sequence[str | bytes]) -> None:
+        self._decoders = [(decoder(key), key) for key in keys]
+
+    def decode(self, token: str, **options: Any) -> dict[str, Any]:
+        for decoding, key in self._decoders[:-1]:
+            try:
+                return decoding.decode(token, key, **options)
+            except jwt.InvalidSignatureError:
+                continue
+        decoding, key = self._decoders[-1]
+        return decoding.decode(token, key, **options)
 
 
 def reason(error: jwt.PyJWTError) -> str:

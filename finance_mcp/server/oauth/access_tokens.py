@@ -39,9 +39,12 @@ class Holder:
 
 
 class AccessTokens:
-    def __init__(self, secret_key: str, *, issuer: str, resource_url: str, leeway: int = 30) -> None:
+    def __init__(
+        self, secret_key: str, *, issuer: str, resource_url: str, leeway: int = 30, previous: str | None = None
+    ) -> None:
         self._key = derive_key(secret_key, "oauth access token")
-        self._jwt = hs256.decoder(self._key)
+        older = [] if previous is None else [derive_key(previous, "oauth access token")]
+        self._keys = hs256.KeyRing([self._key, *older])
         self.issuer = issuer
         self.resource_url = resource_url.rstrip("/")
         self._leeway = leeway
@@ -76,9 +79,8 @@ class AccessTokens:
 
     def verify(self, token: str) -> AccessToken | None:
         try:
-            claims: dict[str, Any] = self._jwt.decode(
+            claims: dict[str, Any] = self._keys.decode(
                 token,
-                self._key,
                 algorithms=[ALGORITHM],
                 issuer=self.issuer,
                 audience=self.resource_url,

@@ -45,15 +45,19 @@ class LoginBridge:
 def build_bridge(settings: Settings, database: Callable[[], Database], mcp_auth_tokens: JwtVerifier) -> LoginBridge:
     issuer = settings.public_base_url
     tokens = AccessTokens(
-        settings.secret_key, issuer=issuer, resource_url=settings.resource_url, leeway=settings.jwt_leeway_seconds
+        settings.secret_key,
+        issuer=issuer,
+        resource_url=settings.resource_url,
+        leeway=settings.jwt_leeway_seconds,
+        previous=settings.secret_key_previous,
     )
     provider = BridgeProvider(
         database,
-        sealer=Sealer(settings.secret_key, UPSTREAM_SEALING),
+        sealer=Sealer(settings.secret_key, UPSTREAM_SEALING, previous=settings.secret_key_previous),
         tokens=tokens,
         mcp_auth=McpAuthClient(settings.auth_server_url),
         mcp_auth_tokens=mcp_auth_tokens,
-        login_requests=LoginRequests(settings.secret_key),
+        login_requests=LoginRequests(settings.secret_key, previous=settings.secret_key_previous),
         registration_limit=RegistrationLimit(
             per_source=settings.oauth_registrations_per_address,
             total=settings.oauth_registrations_total,

@@ -10,6 +10,7 @@ from typing import Any
 
 import jwt
 
+from finance_mcp.server import hs256
 from finance_mcp.tokens import derive_key
 
 logger = logging.getLogger(__name__)
@@ -30,8 +31,10 @@ class LoginRequest:
 
 
 class LoginRequests:
-    def __init__(self, secret_key: str) -> None:
+    def __init__(self, secret_key: str, *, previous: str | None = None) -> None:
         self._key = derive_key(secret_key, "oauth sign-in request")
+        older = [] if previous is None else [derive_key(previous, "oauth sign-in request")]
+        self._keys = hs256.KeyRing([self._key, *older])
 
     def seal(self, request: LoginRequest) -> str:
         now = int(time.time())
@@ -41,7 +44,7 @@ class LoginRequests:
     def open(self, sealed: str) -> LoginRequest | None:
         """The request, or None when it was altered, is not ours, or is older than ten minutes."""
         try:
-            claims = jwt.decode(sealed, self._key, algorithms=["HS256"], audience=_AUDIENCE)
+            claims = self._keys.decode(sealed, algorithms=["HS256"], audience=_AUDIENCE)
             return LoginRequest(
                 client_id=str(claims["client_id"]),
                 redirect_uri=str(claims["redirect_uri"]),
