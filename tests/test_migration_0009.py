@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Date, DateTime, TextClause, bindparam, text
 
 from finance_mcp.db.migrate import upgrade
 from finance_mcp.quotas import row_bytes
@@ -19,14 +19,20 @@ ROWS = [
 ]
 
 
+def _typed(statement: str) -> TextClause:
+    """Dates bound with SQLAlchemy's types, not sqlite3's default adapters (deprecated since Python 3.12)."""
+    types = {"at": DateTime(timezone=True), "day": Date()}
+    return text(statement).bindparams(*(bindparam(k, type_=t) for k, t in types.items() if f":{k}" in statement))
+
+
 def _insert(conn: Connection) -> None:
     at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     conn.execute(
-        text("INSERT INTO households (id, external_key, name, created_at) VALUES (1, 'h', 'H', :at)"), {"at": at}
+        _typed("INSERT INTO households (id, external_key, name, created_at) VALUES (1, 'h', 'H', :at)"), {"at": at}
     )
     for account in (1, 2, 3):
         conn.execute(
-            text(
+            _typed(
                 "INSERT INTO accounts (id, household_id, name, account_type, currency, opening_balance, balance, "
                 "created_at, updated_at) VALUES (:n, 1, 'A', 'checking', 'USD', 0, 0, :at, :at)"
             ),
@@ -34,7 +40,7 @@ def _insert(conn: Connection) -> None:
         )
     for row in ROWS:
         conn.execute(
-            text(
+            _typed(
                 "INSERT INTO transactions (household_id, account_id, amount, date, category, description, "
                 "merchant, tags, created_at, updated_at) "
                 "VALUES (1, :account, 0, :day, :category, :description, :merchant, :tags, :at, :at)"
