@@ -122,3 +122,13 @@ def fresh_postgres_url(postgres_server: str) -> Iterator[str]:
         yield f"{server}/{name}"
     finally:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def own_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database of this test alone, on each backend: for tests that start servers with their own
+    settings, count from zero, lock tables or drop an index."""
+    sqlite = f"sqlite:///{tmp_path / 'own.db'}"
+    url = sqlite if request.param == "sqlite" else str(request.getfixturevalue("fresh_postgres_url"))
+    upgrade(url)
+    return url

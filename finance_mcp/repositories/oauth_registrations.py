@@ -21,9 +21,13 @@ def _count_statement(dialect: ModuleType) -> Executable:
     insert = dialect.insert(counts)
     return insert.on_conflict_do_update(
         index_elements=[counts.c.source],
+        # Only a later window starts the count again: a replica whose clock is a little behind adds to it.
         set_={
-            "count": case((counts.c.window_index == insert.excluded.window_index, counts.c.count + 1), else_=1),
-            "window_index": insert.excluded.window_index,
+            "count": case((insert.excluded.window_index > counts.c.window_index, 1), else_=counts.c.count + 1),
+            "window_index": case(
+                (insert.excluded.window_index > counts.c.window_index, insert.excluded.window_index),
+                else_=counts.c.window_index,
+            ),
         },
     ).returning(counts.c.count)
 

@@ -139,7 +139,6 @@ class GrantStore:
             # Sign-ins are rare and every one adds rows: each also clears what has expired, so the tables
             # stay the size of what is live (a code lives 5 minutes, a refresh token 30 days, a grant 90).
             await repo.purge_expired(now=now)
-            await repo.purge_unused_clients(registered_before=now - self._unused_client_lifetime)
             await conn.commit()
         return code
 

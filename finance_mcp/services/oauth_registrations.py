@@ -7,13 +7,13 @@ use up everyone's registrations. IPv6 addresses count per /64, the block one sub
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import time
 from dataclasses import dataclass
 
 from finance_mcp.db.database import Database
 from finance_mcp.repositories.oauth_registrations import RegistrationCounts
+from finance_mcp.services.client_address import source_of
 
 EVERYONE = "all"
 
@@ -23,19 +23,6 @@ class RegistrationLimit:
     per_source: int
     total: int
     window_seconds: int
-
-
-def source_of(address: str | None) -> str:
-    """The counting key of a client address: the address itself, or its /64 for IPv6."""
-    try:
-        parsed = ipaddress.ip_address(address or "")
-    except ValueError:
-        return "address:unknown"
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:
-            return f"address:{parsed.ipv4_mapped}"
-        return f"address:{ipaddress.IPv6Network((parsed, 64), strict=False)}"
-    return f"address:{parsed}"
 
 
 async def admit(db: Database, limit: RegistrationLimit, address: str | None) -> int | None:
@@ -48,6 +35,10 @@ async def admit(db: Database, limit: RegistrationLimit, address: str | None) -> 
         admitted = await counts.count(source_of(address), window=window) <= limit.per_source
         if admitted:
             admitted = await counts.count(EVERYONE, window=window) <= limit.total
-        await counts.forget_before(window=window)
+        await conn.commit()
+    # Apart from the count: deleting stale rows inside it would hold "all" while waiting on another source's
+    # row, which a registration of the previous window (a replica's clock) may hold while it waits on "all".
+    async with db.connect(write=True) as conn:
+        await RegistrationCounts(conn).forget_before(window=window)
         await conn.commit()
     return None if admitted else retry_after

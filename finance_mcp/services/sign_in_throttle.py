@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from finance_mcp.db.database import Database
 from finance_mcp.repositories.signin_attempts import SignInAttemptRepository
+from finance_mcp.services.client_address import source_of
 
 WINDOW_MS = 15 * 60 * 1000
 CAP_MS = 15 * 60 * 1000
@@ -69,9 +70,10 @@ class SignInThrottle:
         self._db = db
         self._base_ms = max(1, int(backoff_seconds * 1000))
 
-    async def reserve(self, *, account: str, source: str) -> Reservation | Wait:
+    async def reserve(self, *, account: str, address: str | None) -> Reservation | Wait:
         """Count this attempt under each of its keys, or under none of them if one must still wait."""
         now = _now_ms()
+        source = source_of(address)  # an IPv6 /64 is one source: rotating addresses within it buys nothing
         pair, known = _key("pair", account, source), _key("known", account, source)
         wider = [(_key("account", account), FREE["account"]), (_key("address", source), FREE["address"])]
         async with self._db.connect(write=False, transaction=False) as conn:
@@ -105,10 +107,13 @@ class SignInThrottle:
         await self._release(reservation.others)
         async with self._writing() as repo:
             await repo.remember(reservation.known, now_ms=_now_ms(), lifetime_ms=KNOWN_MS)
-        await self.failed()  # successes add marker rows too: they also clear a batch of forgotten ones
+        await self._purge()  # successes add marker rows too: they also clear a batch of forgotten ones
 
     async def failed(self) -> None:
         """The attempt stays counted. Each attempt may add rows, so each also deletes a batch of old ones."""
+        await self._purge()
+
+    async def _purge(self) -> None:
         async with self._writing() as repo:
             await repo.purge_expired(now_ms=_now_ms())
 

@@ -130,8 +130,8 @@ class SignInPage:
     async def _check(self, request: Request, typed: Typed, again: Again) -> Tokens | Response:
         """Ask MCP_Auth, once the throttle has counted the attempt (so concurrent guesses cannot pass it)."""
         throttle = self._provider.throttle
-        source = request.client.host if request.client else "?"
-        reserved = await throttle.reserve(account=account_of(typed.tenant_email, typed.username), source=source)
+        address = request.client.host if request.client else None
+        reserved = await throttle.reserve(account=account_of(typed.tenant_email, typed.username), address=address)
         if isinstance(reserved, Wait):
             return await again(_too_many(reserved.seconds), 429, {"Retry-After": str(reserved.seconds)})
         try:

@@ -11,10 +11,11 @@ from mcp.server.auth.handlers.register import RegistrationHandler
 from mcp.server.auth.provider import RegistrationError
 from mcp.server.auth.settings import ClientRegistrationOptions
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from finance_mcp.server.oauth.client_metadata import check_redirect_uris
 from finance_mcp.server.oauth.provider import BridgeProvider
+from finance_mcp.server.oauth.responses import oauth_error
 
 
 def _raw_redirect_uris(body: bytes) -> list[str] | None:
@@ -37,18 +38,16 @@ class Registration:
     async def handle(self, request: Request) -> Response:
         retry_after = await self._provider.admit_registration(request.client.host if request.client else None)
         if retry_after is not None:
-            content = {
-                "error": "temporarily_unavailable",
-                "error_description": f"too many client registrations; try again in {retry_after} seconds, or "
-                "use a client ID metadata document (an https client_id), which needs no registration",
-            }
-            return JSONResponse(content, status_code=429, headers={"Retry-After": str(retry_after)})
+            description = (
+                f"too many client registrations; try again in {retry_after} seconds, or "
+                "use a client ID metadata document (an https client_id), which needs no registration"
+            )
+            return oauth_error("temporarily_unavailable", description, 429, retry_after=retry_after)
         # Checked as sent, before URL parsing can turn `javascript:` into a generic metadata error.
         uris = _raw_redirect_uris(await request.body())
         if uris:
             try:
                 check_redirect_uris(uris)
             except RegistrationError as error:
-                content = {"error": error.error, "error_description": error.error_description}
-                return JSONResponse(content, status_code=400, headers={"Cache-Control": "no-store"})
+                return oauth_error(error.error, error.error_description, 400)
         return await self._sdk.handle(request)

@@ -28,7 +28,7 @@ from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from pydantic import AnyHttpUrl
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route, request_response
 from starlette.types import ASGIApp
 
@@ -37,6 +37,7 @@ from finance_mcp.server.oauth.authorize import AuthorizePage
 from finance_mcp.server.oauth.login import SignInPage
 from finance_mcp.server.oauth.provider import LOGIN_PATH, BridgeProvider, UpstreamUnavailable
 from finance_mcp.server.oauth.registration import Registration
+from finance_mcp.server.oauth.responses import oauth_error
 from finance_mcp.tokens import matches
 
 # A real registration is well under 2 KB; the stored metadata is capped at 8 KB (client_metadata.py).
@@ -144,12 +145,8 @@ def _retry_later(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except UpstreamUnavailable as unavailable:
-            body = {
-                "error": "temporarily_unavailable",
-                "error_description": "MCP_Auth is not answering; the sign-in still stands, try again shortly",
-            }
-            headers = {"Retry-After": str(unavailable.retry_after), "Cache-Control": "no-store"}
-            return JSONResponse(body, status_code=503, headers=headers)
+            description = "MCP_Auth is not answering; the sign-in still stands, try again shortly"
+            return oauth_error("temporarily_unavailable", description, 503, retry_after=unavailable.retry_after)
 
     return handle
 

@@ -26,11 +26,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from finance_mcp.db.database import open_database
-from finance_mcp.db.migrate import upgrade
 from finance_mcp.db.models import oauth_clients
-from finance_mcp.services.oauth_registrations import source_of
+from finance_mcp.server.oauth.client_documents import _address_is_public  # pyright: ignore[reportPrivateUsage]
+from finance_mcp.services.client_address import source_of
 from finance_mcp.settings import Settings
-from tests.conftest import PG_HOST, _pg_admin  # pyright: ignore[reportPrivateUsage]
 from tests.e2e.conftest import RunningServer, bridge_server, drain_output, mcp_auth, start_server, stop_server
 from tests.e2e.mcp_auth_stand_in import McpAuthStandIn, serving
 from tests.e2e.oauth_helpers import Client, authorize_url, new_household, pkce, tokens_for
@@ -199,27 +198,9 @@ async def test_concurrent_registrations_from_one_address_never_pass_the_limit(
     assert await clients_named(guarded.database_url, name) == PER_ADDRESS
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_database(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
-    """An empty, migrated database of its own: the total counter must start from zero."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'total.db'}"
-        upgrade(url)
-        yield url
-        return
-    request.getfixturevalue("postgres_server")  # brings the skip-or-fail policy
-    name = f"finance_mcp_total_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        upgrade(f"{PG_HOST}/{name}")
-        yield f"{PG_HOST}/{name}"
-    finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def test_the_total_limit_holds_across_addresses_and_two_replicas(fresh_database: str) -> None:
+async def test_the_total_limit_holds_across_addresses_and_two_replicas(own_database_url: str) -> None:
     env = {"OAUTH_BRIDGE": "true", "OAUTH_REGISTRATIONS_PER_ADDRESS": "100", "OAUTH_REGISTRATIONS_TOTAL": "4"}
-    replicas = [start_server(fresh_database, env=env) for _ in range(2)]
+    replicas = [start_server(own_database_url, env=env) for _ in range(2)]
     drains = [drain_output(replica) for replica in replicas]
     try:
         async with httpx2.AsyncClient(timeout=30) as http:
@@ -231,7 +212,7 @@ async def test_the_total_limit_holds_across_addresses_and_two_replicas(fresh_dat
             stop_server(replica)
             drain.join(timeout=10)
     assert sorted(answer.status_code for answer in answers) == [201] * 4 + [429] * 8
-    assert await sql(fresh_database, "SELECT count(*) FROM oauth_clients") == 4
+    assert await sql(own_database_url, "SELECT count(*) FROM oauth_clients") == 4
 
 
 async def test_a_client_never_used_is_purged_and_a_used_one_kept(
@@ -459,6 +440,16 @@ def test_fetching_private_client_id_documents_is_refused_on_a_public_server() ->
     with pytest.raises(ValidationError, match="OAUTH_CIMD_ALLOW_PRIVATE_ADDRESSES=true"):
         Settings(secret_key="k" * 40, public_url="https://finance.example.com", oauth_cimd_allow_private_addresses=True)
     assert Settings(secret_key="k" * 40, oauth_cimd_allow_private_addresses=True).oauth_cimd_allow_private_addresses
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["64:ff9b::7f00:1", "64:ff9b:1::a00:1", "2002:7f00:1::", "2002:a00:1::", "::127.0.0.1", "::ffff:10.0.0.1"],
+)
+def test_an_ipv6_address_carrying_a_private_ipv4_one_is_not_public(address: str) -> None:
+    # NAT64, 6to4 and IPv4-compatible forms: `ipaddress` calls several of them global.
+    assert not _address_is_public(address)
+    assert _address_is_public("2606:4700::1111")
 
 
 def test_ipv6_addresses_count_per_64_and_mapped_ipv4_as_ipv4() -> None:

@@ -19,7 +19,6 @@ import re
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -37,7 +36,6 @@ from finance_mcp.identity import Identity, Principal, Role
 from finance_mcp.schemas import TransactionFields
 from finance_mcp.services import transactions
 from finance_mcp.services.identity import IdentityService
-from tests.conftest import PG_HOST
 from tests.e2e.conftest import RunningServer, connector, start_server, stop_server
 from tests.e2e.helpers import fresh_sub, fresh_tenant, ok, refusal
 from tests.services.helpers import open_account
@@ -48,33 +46,6 @@ TAG_ROWS = 20_000
 SEARCH_ROWS = 100_000
 YEAR = {"start_date": "2025-01-01", "end_date": "2025-12-31"}
 STOPPED = "a scan was stopped: its caller went away"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of this test alone (these tests start servers with their own settings, lock tables, or
-    drop an index)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'scans.db'}"
-        upgrade(url)
-        yield url
-        return
-    request.getfixturevalue("postgres_server")  # PostgreSQL reachable (or the loud skip of tests/conftest.py)
-    name = f"finance_mcp_scans_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        upgrade(f"{PG_HOST}/{name}")
-        yield f"{PG_HOST}/{name}"
-    finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _pg_admin(statement: str) -> None:
-    conn = await asyncpg.connect(f"{PG_HOST}/postgres", timeout=5)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 @dataclass
@@ -149,28 +120,30 @@ async def poll(condition: Any, *, within: float, what: str) -> None:
 # ---- 1. the tag summary --------------------------------------------------------------------------------------
 
 
-async def test_a_tag_summary_over_20k_tag_rows_finishes_with_linear_work(fresh_url: str) -> None:
-    with serving(fresh_url) as served:
+async def test_a_tag_summary_over_20k_tag_rows_finishes_with_linear_work(own_database_url: str) -> None:
+    with serving(own_database_url) as served:
         async with household(served.server) as home:
-            spent = await seeded(fresh_url, home.account_id, TAG_ROWS)
+            spent = await seeded(own_database_url, home.account_id, TAG_ROWS)
             summary = ok(await home.client.call_tool("spending_summary", {**YEAR, "group_by": "tag"}))
     assert Decimal(summary["totals"]["spending"]) == spent
     assert summary["group_count"] == 20
     assert {group["count"] for group in summary["groups"]} == {TAG_ROWS // 20}
 
-    db = open_database(fresh_url)
+    db = open_database(own_database_url)
     try:
         sql, parameters = await captured_tag_summary(db, await principal_of(db, home))
     finally:
         await db.dispose()
-    if fresh_url.startswith("sqlite"):
-        _, steps, finished, plan = sqlite_run(fresh_url.removeprefix("sqlite:///"), sql, parameters, cap_seconds=120)
+    if own_database_url.startswith("sqlite"):
+        _, steps, finished, plan = sqlite_run(
+            own_database_url.removeprefix("sqlite:///"), sql, parameters, cap_seconds=120
+        )
         # Linear: about 60 instructions a row (1.2 million). Seeking on the household alone: 500 million in 60 s.
         assert finished
         assert steps < 20_000_000, steps
         assert any("ix_transaction_tags_household_transaction (household_id=? AND transaction_id=?)" in p for p in plan)
     else:
-        blocks = await _postgres_blocks(fresh_url, sql, parameters)
+        blocks = await _postgres_blocks(own_database_url, sql, parameters)
         # Linear: a few index pages a transaction. Seeking on the household alone: every tag page per transaction.
         assert blocks < 10 * TAG_ROWS, blocks
 
@@ -194,11 +167,11 @@ async def _postgres_blocks(url: str, sql: str, parameters: Any) -> int:
     [("spending_summary", {**YEAR, "group_by": "tag"}), ("list_transactions", {"search": "no such words"})],
 )
 async def test_a_scan_past_its_time_limit_is_stopped_and_says_narrow_the_range(
-    fresh_url: str, tool: str, arguments: dict[str, Any]
+    own_database_url: str, tool: str, arguments: dict[str, Any]
 ) -> None:
-    with serving(fresh_url, SCAN_TIMEOUT_SECONDS="0.001") as served:
+    with serving(own_database_url, SCAN_TIMEOUT_SECONDS="0.001") as served:
         async with household(served.server) as home:
-            await seeded(fresh_url, home.account_id, TAG_ROWS)
+            await seeded(own_database_url, home.account_id, TAG_ROWS)
             stopped = refusal(await home.client.call_tool(tool, arguments))
             account = ok(await home.client.call_tool("get_account", {"account_id": home.account_id}))
     assert "narrow the range" in stopped.lower(), stopped
@@ -206,10 +179,10 @@ async def test_a_scan_past_its_time_limit_is_stopped_and_says_narrow_the_range(
     assert account["balance"] != "0.00"  # the server goes on serving
 
 
-async def test_a_scan_whose_client_went_away_is_stopped(fresh_url: str) -> None:
-    with serving(fresh_url, SCAN_TIMEOUT_SECONDS="600") as served:
+async def test_a_scan_whose_client_went_away_is_stopped(own_database_url: str) -> None:
+    with serving(own_database_url, SCAN_TIMEOUT_SECONDS="600") as served:
         async with household(served.server) as home:
-            if fresh_url.startswith("sqlite"):
+            if own_database_url.startswith("sqlite"):
                 await _abandon_a_slow_sqlite_summary(served, home)
             else:
                 await _abandon_a_blocked_postgres_summary(served, home)
@@ -277,15 +250,15 @@ async def _abandon_a_blocked_postgres_summary(served: Served, home: Household) -
 # ---- 6. fairness -------------------------------------------------------------------------------------------
 
 
-async def test_heavy_searches_of_one_household_do_not_stall_another_households_calls(fresh_url: str) -> None:
+async def test_heavy_searches_of_one_household_do_not_stall_another_households_calls(own_database_url: str) -> None:
     """Two clients of one household loop searches that read 100,000 rows; meanwhile another household's
     get_account keeps being answered. Before, on SQLite, each search held the event loop (about 1 s) and
     the other household got about one answer per search."""
     searches_wanted, answered, searched = 6, [0], [0]
     # A search's time limit far away: on a busy machine two of them at once may pass the default 5 s.
-    with serving(fresh_url, SCAN_TIMEOUT_SECONDS="300") as served:
+    with serving(own_database_url, SCAN_TIMEOUT_SECONDS="300") as served:
         async with household(served.server) as heavy, household(served.server) as light:
-            await seeded(fresh_url, heavy.account_id, SEARCH_ROWS)
+            await seeded(own_database_url, heavy.account_id, SEARCH_ROWS)
             done = asyncio.Event()
 
             async def search(client: Client) -> None:
