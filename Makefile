@@ -12,10 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-NODE_TOOLS := tools/node_modules/.installed-stamp
+NODE_TOOLS := node/node_modules/.installed-stamp
 
-$(NODE_TOOLS): tools/package.json tools/package-lock.json
-	cd tools && npm ci --no-audit --no-fund --loglevel=error
+$(NODE_TOOLS): node/package.json node/package-lock.json
+	cd node && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_TOOLS)
 
 install: $(STAMP)
@@ -35,14 +35,14 @@ test: check node-tools
 	$(BIN)/pytest --cov --cov-branch --cov-report=term $(PYTEST_ARGS)
 
 run: install
-	$(BIN)/python -m finance_mcp.devsetup
+	$(BIN)/python -m finance_mcp.cli.dev
 	$(BIN)/finance-mcp serve
 
 migrate: install
 	$(BIN)/finance-mcp migrate
 
 clean:
-	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache .coverage tools/node_modules build dist
+	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache .coverage node/node_modules build dist
 
 # Performance matrix (docs/PERFORMANCE.md): SQLite and PostgreSQL, 1-2 workers, STATELESS_HTTP on/off.
 # The load generator runs on core 0; it pins the servers itself. Writes bench/results/latest.{json,md}.

@@ -44,14 +44,14 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from sqlalchemy import event
 
+from finance_mcp.cli.dev import mint_token
 from finance_mcp.db.database import PostgresDatabase, open_database
 from finance_mcp.db.migrate import upgrade
-from finance_mcp.identity import Identity, Principal, Role
-from finance_mcp.schemas import AccountCreate
-from finance_mcp.server.auth import mint_token
+from finance_mcp.domain.principals import Identity, Principal, Role
+from finance_mcp.schemas.accounts import AccountCreate
 from finance_mcp.services import accounts as account_service
 from finance_mcp.services import analytics
-from finance_mcp.services.identity import IdentityService
+from finance_mcp.services.households import IdentityService
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 PREFIX = "finance_mcp_bench_analytics_"

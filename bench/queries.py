@@ -32,10 +32,10 @@ from bench.seed import (
     sqlite_database_url,
 )
 from finance_mcp.db.database import Database, open_database
-from finance_mcp.identity import Identity, Role
-from finance_mcp.schemas import TransactionFields, TransactionFilter, TransactionUpdate
-from finance_mcp.services import accounts, identity, transactions
-from finance_mcp.services.identity import IdentityService
+from finance_mcp.domain.principals import Identity, Role
+from finance_mcp.schemas.transactions import TransactionFields, TransactionFilter, TransactionUpdate
+from finance_mcp.services import accounts, households, transactions
+from finance_mcp.services.households import IdentityService
 
 statements: Counter[str] = Counter()
 
@@ -112,7 +112,7 @@ async def calls(db: Database, seeded: Seed, hot_row: int) -> dict[str, Call]:
             cursor = page.next_cursor
 
     return {
-        "whoami (identity cached)": lambda: _async(identity.describe(p_big)),
+        "whoami (identity cached)": lambda: _async(households.describe(p_big)),
         "create_transaction": lambda: transactions.record_transaction(db, p_hot, hot.account_ids[0], fields()),
         "list_transactions 50 of 10,000": lambda: transactions.list_transactions(
             db, p_big, TransactionFilter(account_id=account), limit=50

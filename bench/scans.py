@@ -33,13 +33,13 @@ from sqlalchemy import event, select
 from finance_mcp.db.database import Database, open_database
 from finance_mcp.db.migrate import upgrade
 from finance_mcp.db.models import accounts
-from finance_mcp.identity import Identity, Principal, Role
+from finance_mcp.domain.principals import Identity, Principal, Role
 from finance_mcp.repositories.accounts import AccountRepository
 from finance_mcp.repositories.transactions import TransactionRepository
-from finance_mcp.schemas import AccountCreate
+from finance_mcp.schemas.accounts import AccountCreate
 from finance_mcp.services import accounts as account_service
 from finance_mcp.services import analytics
-from finance_mcp.services.identity import IdentityService
+from finance_mcp.services.households import IdentityService
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 FIRST_DAY = dt.date(2025, 1, 1)

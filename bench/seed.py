@@ -28,11 +28,12 @@ from sqlalchemy import text
 
 from finance_mcp.db.database import Database, open_database
 from finance_mcp.db.migrate import upgrade
-from finance_mcp.identity import Identity, Role
-from finance_mcp.schemas import AccountCreate, TransactionFields
+from finance_mcp.domain.principals import Identity, Role
+from finance_mcp.schemas.accounts import AccountCreate
+from finance_mcp.schemas.transactions import TransactionFields
 from finance_mcp.services import accounts as account_service
 from finance_mcp.services import transactions as transaction_service
-from finance_mcp.services.identity import IdentityService
+from finance_mcp.services.households import IdentityService
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_PREFIX = "finance_mcp_bench_"

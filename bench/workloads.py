@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.load import CallFailed, McpConnection, Operation
 from bench.seed import Seed, SeededHousehold
-from finance_mcp.server.auth import mint_token
+from finance_mcp.cli.dev import mint_token
 
 TOKEN_TTL_SECONDS = 3 * 3600
 PAGE = 500  # W4 fallback page size: the largest list_transactions allows

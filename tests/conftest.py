@@ -13,8 +13,8 @@ import pytest
 
 from finance_mcp.db.database import Database, open_database
 from finance_mcp.db.migrate import upgrade
-from finance_mcp.identity import Identity, Principal, Role
-from finance_mcp.services.identity import IdentityService
+from finance_mcp.domain.principals import Identity, Principal, Role
+from finance_mcp.services.households import IdentityService
 
 PG_HOST = os.environ.get("FINANCE_MCP_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 REQUIRE_POSTGRES = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from finance_mcp.cli.dev import mint_dev_token, mint_token
 from finance_mcp.server import claims
-from finance_mcp.server.auth import JwtVerifier, Rejected, mint_dev_token, mint_token
+from finance_mcp.server.auth import JwtVerifier, Rejected
 
 SECRET = "claims-test-secret-" + "k" * 32
 BASE: dict[str, Any] = {"sub": "3", "tenant_id": "2", "exp": 4_000_000_000, "role": "MEMBER", "scopes": []}

@@ -11,17 +11,8 @@ from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "finance_mcp"
 
-CORE = (
-    "finance_mcp.services",
-    "finance_mcp.repositories",
-    "finance_mcp.db",
-    "finance_mcp.schemas",
-    "finance_mcp.identity",
-    "finance_mcp.money",
-    "finance_mcp.errors",
-    "finance_mcp.settings",
-)
 MCP_EDGE = ("mcp", "finance_mcp.server")
+CLI = "finance_mcp.cli"
 TOOLS = "finance_mcp.server.tools"
 APP = "finance_mcp.server.app"
 
@@ -74,8 +65,38 @@ def offending(importers: tuple[str, ...] | str, forbidden: tuple[str, ...] | str
     return sorted({str(i) for i in package_imports() if within(i.module, importers) and within(i.target, forbidden)})
 
 
-def test_the_core_never_imports_mcp_or_the_server() -> None:
-    assert offending(CORE, MCP_EDGE) == []
+def core_modules() -> tuple[str, ...]:
+    """Every module of the package outside the MCP edge, the command line and `python -m`'s entry."""
+    edge = ("finance_mcp.server", CLI, "finance_mcp.__main__")
+    return tuple(sorted({i.module for i in package_imports() if not within(i.module, edge)}))
+
+
+def test_the_core_never_imports_mcp_the_server_or_the_cli() -> None:
+    core = set(core_modules())
+    wrong = sorted({str(i) for i in package_imports() if i.module in core and within(i.target, (*MCP_EDGE, CLI))})
+    assert wrong == []
+
+
+def test_the_core_is_every_module_outside_the_server_and_the_cli() -> None:
+    core = set(core_modules())
+
+    assert {"finance_mcp.crypto", "finance_mcp.logs", "finance_mcp.domain.quotas", "finance_mcp.schemas.common"} <= core
+    assert not {m for m in core if m.startswith(("finance_mcp.server", "finance_mcp.cli"))}
+
+
+def test_domain_primitives_import_nothing_but_each_other() -> None:
+    outside = sorted(
+        str(i)
+        for i in package_imports()
+        if within(i.module, "finance_mcp.domain")
+        and within(i.target, "finance_mcp")
+        and not within(i.target, "finance_mcp.domain")
+    )
+    assert outside == []
+
+
+def test_repositories_never_import_wire_schemas() -> None:
+    assert offending("finance_mcp.repositories", "finance_mcp.schemas") == []
 
 
 def test_repositories_never_import_services() -> None:

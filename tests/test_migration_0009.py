@@ -1,5 +1,5 @@
 """Migration 0009 fills each account's `stored_bytes` with exactly the estimate the server keeps up to date
-(`finance_mcp.quotas.row_bytes`), so deleting an old row later frees what it was counted for."""
+(`finance_mcp.domain.quotas.row_bytes`), so deleting an old row later frees what it was counted for."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 from sqlalchemy import Connection, Date, DateTime, TextClause, bindparam, text
 
 from finance_mcp.db.migrate import upgrade
-from finance_mcp.quotas import row_bytes
+from finance_mcp.domain.quotas import row_bytes
 from tests.test_migrations import _inspect, empty_database_url, empty_postgres_url  # noqa: F401 - fixtures
 
 ROWS = [

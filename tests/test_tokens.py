@@ -8,11 +8,12 @@ import secrets
 import pytest
 from pydantic import ValidationError
 
-from finance_mcp.server.auth import JwtVerifier, mint_token
+from finance_mcp.cli.dev import mint_token
+from finance_mcp.crypto import Sealer
+from finance_mcp.server.auth import JwtVerifier
 from finance_mcp.server.oauth.access_tokens import AccessTokens, Holder
 from finance_mcp.server.oauth.login_requests import LoginRequest, LoginRequests
 from finance_mcp.settings import Settings
-from finance_mcp.tokens import Sealer
 
 OLD = secrets.token_urlsafe(48)
 NEW = secrets.token_urlsafe(48)

@@ -37,7 +37,7 @@ from sqlalchemy.sql import Executable
 
 from finance_mcp.db import scans
 from finance_mcp.db.schema import SCHEMA_MESSAGE, is_missing_schema
-from finance_mcp.errors import SchemaNotMigrated, Unavailable
+from finance_mcp.domain.errors import SchemaNotMigrated, Unavailable
 
 logger = logging.getLogger(__name__)
 

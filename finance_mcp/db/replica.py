@@ -24,7 +24,7 @@ from sqlalchemy import text
 
 from finance_mcp.db import scans
 from finance_mcp.db.database import Connection, Database, PostgresDatabase, open_database
-from finance_mcp.errors import Unavailable
+from finance_mcp.domain.errors import Unavailable
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import anyio
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from finance_mcp.errors import TooSlow
+from finance_mcp.domain.errors import TooSlow
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from finance_mcp.errors import SchemaNotMigrated
+from finance_mcp.domain.errors import SchemaNotMigrated
 
 if TYPE_CHECKING:
     from finance_mcp.db.database import Database
@@ -86,7 +86,7 @@ async def schema_problem(database_url: str) -> str | None:
     """What stops a server from starting on this database, if anything. One that cannot be reached now is
     not refused: it may come back, and `/health` says "unavailable" meanwhile."""
     from finance_mcp.db.database import open_database
-    from finance_mcp.errors import Unavailable
+    from finance_mcp.domain.errors import Unavailable
 
     db = open_database(database_url)
     try:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from finance_mcp.db.database import Connection
 from finance_mcp.db.models import accounts, transactions
 from finance_mcp.db.types import Money
-from finance_mcp.errors import Invalid
+from finance_mcp.domain.errors import Invalid
 from finance_mcp.repositories.ids import storable
 
 COLUMNS = (

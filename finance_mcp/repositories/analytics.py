@@ -44,10 +44,11 @@ from sqlalchemy import (
     union_all,
 )
 
-from finance_mcp.analytics_schemas import TRANSFER_CATEGORY, Interval
 from finance_mcp.db.database import Connection
 from finance_mcp.db.models import accounts, transaction_tags, transactions
 from finance_mcp.db.types import Money
+from finance_mcp.domain.periods import Interval
+from finance_mcp.domain.transfers import TRANSFER_CATEGORY
 from finance_mcp.repositories.transactions import COLUMNS
 
 Dimension = Literal["category", "der_category", "merchant", "account", "tag"]

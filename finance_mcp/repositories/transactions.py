@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -31,11 +31,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from finance_mcp.db.database import Connection, as_dicts
 from finance_mcp.db.models import accounts, transaction_tags, transactions
 from finance_mcp.db.types import Money
-from finance_mcp.quotas import Quotas, row_bytes
+from finance_mcp.domain.quotas import Quotas, row_bytes
 from finance_mcp.repositories.accounts import AccountRepository, balance_bounds
 from finance_mcp.repositories.ids import storable
 from finance_mcp.repositories.quota_usage import QuotaUsage
-from finance_mcp.schemas import TransactionFilter
 
 COLUMNS = (
     transactions.c.id,
@@ -96,7 +95,48 @@ _ACCOUNT_PAGE_AFTER = _ACCOUNT_PAGE.where(
 )
 _ACCOUNT_TOTAL = select(_ACCOUNT_ROWS)
 _FIELDS = ("date", "category", "description", "merchant", "location", "der_category", "der_merchant")
-_NARROWING = tuple(name for name in TransactionFilter.model_fields if name not in ("account_id", "tags"))
+
+
+class TransactionCriteria(Protocol):
+    """What a listing filters on (`schemas.transactions.TransactionCriteria` is one): the repository reads
+    these and nothing else, so it never depends on the wire schema."""
+
+    @property
+    def account_id(self) -> int | None: ...
+    @property
+    def start_date(self) -> dt.date | None: ...
+    @property
+    def end_date(self) -> dt.date | None: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def der_category(self) -> str | None: ...
+    @property
+    def merchant(self) -> str | None: ...
+    @property
+    def der_merchant(self) -> str | None: ...
+    @property
+    def tags(self) -> list[str] | None: ...
+    @property
+    def min_amount(self) -> Decimal | None: ...
+    @property
+    def max_amount(self) -> Decimal | None: ...
+    @property
+    def search(self) -> str | None: ...
+
+
+# Every criterion but the account and tags: with none of them set, a listing is one account's own rows.
+NARROWING = (
+    "start_date",
+    "end_date",
+    "category",
+    "der_category",
+    "merchant",
+    "der_merchant",
+    "min_amount",
+    "max_amount",
+    "search",
+)
 
 
 def _within_quotas() -> list[ColumnElement[bool]]:
@@ -280,7 +320,7 @@ class TransactionRepository:
         row = result.mappings().first()
         return None if row is None else (int(row["account_id"]), row["amount"], row_bytes(row))
 
-    async def page(self, filters: TransactionFilter, *, limit: int, after: tuple[dt.date, int] | None) -> Page:
+    async def page(self, filters: TransactionCriteria, *, limit: int, after: tuple[dt.date, int] | None) -> Page:
         """Up to `limit` matching rows, newest first, after the keyset position; whether more follow; and
         the total when the statement could read it from the account's counter."""
         if self._account_only(filters):
@@ -298,7 +338,7 @@ class TransactionRepository:
         rows = as_dicts(await self._conn.execute(statement))
         return Page(rows[:limit], len(rows) > limit, None)
 
-    async def count(self, filters: TransactionFilter) -> int:
+    async def count(self, filters: TransactionCriteria) -> int:
         if self._account_only(filters):
             params = {"p_household": self._household_id, "p_account": filters.account_id}
             return int((await self._conn.execute(_ACCOUNT_TOTAL, params)).scalar_one_or_none() or 0)
@@ -306,20 +346,20 @@ class TransactionRepository:
         return int((await self._conn.execute(statement)).scalar_one())
 
     @staticmethod
-    def scans(filters: TransactionFilter) -> bool:
+    def scans(filters: TransactionCriteria) -> bool:
         """Whether listing `filters` may read many rows: anything but one account's own listing (a search,
         a filter no index answers, a count over the household). Such a listing runs as a scan: off SQLite's
         event loop, so it cannot stall other households' calls, and stopped after the scan timeout."""
         return not TransactionRepository._account_only(filters)
 
     @staticmethod
-    def _account_only(f: TransactionFilter) -> bool:
+    def _account_only(f: TransactionCriteria) -> bool:
         """One account's rows with no other filter: what its counter counts."""
         if f.account_id is None or not storable(f.account_id) or f.tags:
             return False
-        return all(getattr(f, name) is None for name in _NARROWING)
+        return all(getattr(f, name) is None for name in NARROWING)
 
-    def _conditions(self, f: TransactionFilter) -> list[ColumnElement[bool]]:
+    def _conditions(self, f: TransactionCriteria) -> list[ColumnElement[bool]]:
         t = transactions.c
         conditions: list[ColumnElement[bool]] = [t.household_id == self._household_id]
         if f.account_id is not None:

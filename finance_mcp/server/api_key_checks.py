@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from finance_mcp.crypto import Sealer
 from finance_mcp.server.auth import JwtVerifier
 from finance_mcp.server.oauth.mcp_auth_client import McpAuthClient, Refused, Unreachable
 from finance_mcp.services.api_key_recheck import SEALING, Disowned, RecheckPolicy, Vouched
 from finance_mcp.settings import Settings
-from finance_mcp.tokens import Sealer
 
 logger = logging.getLogger(__name__)
 

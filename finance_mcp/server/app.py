@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from finance_mcp import __version__
 from finance_mcp.logs import configure_logging
-from finance_mcp.server import edge, reports, resources
+from finance_mcp.server import edge, prompts, resources
 from finance_mcp.server.api_key_checks import recheck_policy
 from finance_mcp.server.auth import BearerVerifier, JwtVerifier
 from finance_mcp.server.errors import describe_validation
@@ -32,7 +32,7 @@ from finance_mcp.server.oauth.bridge import LoginBridge, build_bridge
 from finance_mcp.server.observe import CURRENT_CALL, CallObserver, CallRecord, ToolMetrics, metrics_endpoint
 from finance_mcp.server.sessions import SessionsPerPrincipal
 from finance_mcp.server.state import ServerState
-from finance_mcp.server.tools import accounts, analytics, api_keys, identity, transactions
+from finance_mcp.server.tools import accounts, analytics, api_keys, households, transactions
 from finance_mcp.settings import Settings
 
 NAME = "finance-mcp"
@@ -158,14 +158,14 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
         mcp.observer = CallObserver(metrics)
         mcp.custom_route("/metrics", methods=["GET"], include_in_schema=False)(metrics_endpoint(settings, metrics))
     mcp.bearer = bearer
-    identity.register(mcp)
+    households.register(mcp)
     accounts.register(mcp)
     transactions.register(mcp)
     analytics.register(mcp)
     if settings.api_keys:
         api_keys.register(mcp)
     resources.register(mcp, state)
-    reports.register(mcp, state)
+    prompts.register(mcp, state)
 
     @mcp.custom_route("/health", methods=["GET"], include_in_schema=False)
     async def health(_request: Request) -> Response:

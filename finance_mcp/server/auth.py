@@ -9,8 +9,6 @@ the 401, see `server/challenge.py`); `verify_token`, the SDK's interface, answer
 from __future__ import annotations
 
 import logging
-import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +17,8 @@ import jwt
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 
 from finance_mcp.db.database import Database
-from finance_mcp.errors import FinanceError
-from finance_mcp.identity import Identity, Role
+from finance_mcp.domain.errors import FinanceError
+from finance_mcp.domain.principals import Identity, Role
 from finance_mcp.server import claims as claim_rules
 from finance_mcp.server import hs256
 from finance_mcp.server.oauth.access_tokens import AccessTokens
@@ -178,55 +176,3 @@ def identity_from_token(token: AccessToken) -> Identity:
         role=Role.parse(claims.get("role"), shared_household=tenant is not None),
         scopes=frozenset(token.scopes),
     )
-
-
-def mint_token(
-    secret: str,
-    *,
-    sub: str,
-    tenant: str | None,
-    role: str | None = "OWNER",
-    email: str | None = None,
-    ttl_seconds: int = 3600,
-    scopes: list[str] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> str:
-    """A token in exactly MCP_Auth's shape (string sub and tenant_id, upper-case role), for tests that stand
-    in for MCP_Auth. Tooling for people uses `mint_dev_token`, which cannot name a real household."""
-    now = int(time.time())
-    claims: dict[str, Any] = {"sub": sub, "email": email}
-    if tenant is not None:
-        claims["tenant_id"] = tenant
-    if role is not None:
-        claims["role"] = role.upper()
-    claims |= {"exp": now + ttl_seconds, "iat": now, "scopes": scopes or []}
-    return jwt.encode(claims | (extra or {}), secret, algorithm=ALGORITHM)
-
-
-def dev_id(value: str | None) -> str:
-    """`value` in the development namespace (`dev-...`); a fresh random one when None. MCP_Auth's ids are
-    all digits, so no development id is ever a real user or household."""
-    if value is None:
-        return f"{claim_rules.DEV_PREFIX}{secrets.token_hex(4)}"
-    return value if value.startswith(claim_rules.DEV_PREFIX) else f"{claim_rules.DEV_PREFIX}{value}"
-
-
-def mint_dev_token(
-    secret: str,
-    *,
-    sub: str | None,
-    tenant: str | None,
-    personal: bool = False,
-    role: str = "OWNER",
-    email: str | None = None,
-    ttl_seconds: int = 3600,
-) -> tuple[str, dict[str, Any]]:
-    """A development token (`finance-mcp token`, `make run`) and its claims: MCP_Auth's shape plus the
-    `finance_mcp_dev` marker, with `sub` and `tenant_id` in the `dev-` namespace that the verifier accepts
-    only from such tokens. `personal`: no tenant, a household of one."""
-    extra = {claim_rules.DEV_CLAIM: True}
-    tenant_id = None if personal else dev_id(tenant)
-    token = mint_token(
-        secret, sub=dev_id(sub), tenant=tenant_id, role=role, email=email, ttl_seconds=ttl_seconds, extra=extra
-    )
-    return token, jwt.decode(token, options={"verify_signature": False})

@@ -24,8 +24,8 @@ import math
 import re
 from typing import Any
 
-from finance_mcp.errors import PermissionDenied
-from finance_mcp.identity import Role
+from finance_mcp.domain.errors import PermissionDenied
+from finance_mcp.domain.principals import Role
 
 DEV_CLAIM = "finance_mcp_dev"
 DEV_PREFIX = "dev-"

@@ -11,8 +11,8 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from finance_mcp.db.database import Database
-from finance_mcp.errors import FinanceError
-from finance_mcp.identity import Principal
+from finance_mcp.domain.errors import FinanceError
+from finance_mcp.domain.principals import Principal
 from finance_mcp.server.auth import API_KEY_CLIENT_ID, identity_from_token
 from finance_mcp.server.observe import note_principal
 from finance_mcp.server.state import ServerState

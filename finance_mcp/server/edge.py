@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from finance_mcp.identity import FINANCE_SCOPES
+from finance_mcp.domain.principals import FINANCE_SCOPES
 from finance_mcp.server.auth import BearerVerifier, Rejected
 
 REASON = "finance_mcp.auth_refusal"

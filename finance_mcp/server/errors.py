@@ -8,7 +8,7 @@ from collections.abc import Generator
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from pydantic import ValidationError
 
-from finance_mcp.errors import FinanceError, NotFound
+from finance_mcp.domain.errors import FinanceError, NotFound
 
 
 def describe_validation(error: ValidationError) -> str:

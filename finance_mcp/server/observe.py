@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from finance_mcp import __version__
-from finance_mcp.identity import Principal
+from finance_mcp.domain.principals import Principal
 from finance_mcp.settings import Settings
 
 logger = logging.getLogger("finance_mcp.calls")

@@ -8,14 +8,14 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import BaseModel
 
 from finance_mcp.db.database import Database
-from finance_mcp.errors import NotFound
-from finance_mcp.identity import Principal
-from finance_mcp.schemas import TransactionFilter
+from finance_mcp.domain.errors import NotFound
+from finance_mcp.domain.principals import Principal
+from finance_mcp.schemas.transactions import TransactionFilter
 from finance_mcp.server.dependencies import resolve_principal
 from finance_mcp.server.errors import resource_errors
 from finance_mcp.server.state import ServerState
 from finance_mcp.services import accounts, transactions
-from finance_mcp.services.identity import describe
+from finance_mcp.services.households import describe
 
 JSON = "application/json"
 RECENT_TRANSACTIONS = 100

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from finance_mcp.db.database import Database
 from finance_mcp.db.replica import open_routed_database
 from finance_mcp.db.schema import schema_status
-from finance_mcp.errors import Unavailable
-from finance_mcp.quotas import Quotas
+from finance_mcp.domain.errors import Unavailable
+from finance_mcp.domain.quotas import Quotas
 from finance_mcp.server.loop_watch import watch_event_loop
-from finance_mcp.services.identity import IdentityService
+from finance_mcp.services.households import IdentityService
 from finance_mcp.settings import Settings
 
 

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from finance_mcp.db.database import Database
-from finance_mcp.errors import Invalid, NotFound
-from finance_mcp.identity import Permission, Principal
+from finance_mcp.domain.errors import Invalid, NotFound
+from finance_mcp.domain.principals import Permission, Principal
 from finance_mcp.repositories.unit_of_work import unit_of_work
-from finance_mcp.schemas import AccountCreate, AccountDeleted, AccountList, AccountRead, AccountUpdate
+from finance_mcp.schemas.accounts import AccountCreate, AccountDeleted, AccountList, AccountRead, AccountUpdate
 
 
 def account_not_found(account_id: int) -> NotFound:

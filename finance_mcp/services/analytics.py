@@ -17,7 +17,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from sqlalchemy import RowMapping
 
-from finance_mcp.analytics_schemas import (
+from finance_mcp.db.database import Database
+from finance_mcp.domain.errors import Invalid
+from finance_mcp.domain.principals import Permission, Principal
+from finance_mcp.repositories.analytics import Scope, Slice
+from finance_mcp.repositories.unit_of_work import UnitOfWork, unit_of_work
+from finance_mcp.schemas.analytics import (
     CashFlow,
     CashFlowPeriod,
     CategoryTrend,
@@ -33,11 +38,6 @@ from finance_mcp.analytics_schemas import (
     Totals,
     TrendPoint,
 )
-from finance_mcp.db.database import Database
-from finance_mcp.errors import Invalid
-from finance_mcp.identity import Permission, Principal
-from finance_mcp.repositories.analytics import Scope, Slice
-from finance_mcp.repositories.unit_of_work import UnitOfWork, unit_of_work
 from finance_mcp.services import periods
 from finance_mcp.services.accounts import account_not_found
 from finance_mcp.services.periods import add_months, check_range, month_end, month_label, parse_month

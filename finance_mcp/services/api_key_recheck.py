@@ -26,10 +26,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import RowMapping
 
+from finance_mcp.crypto import Sealer
 from finance_mcp.db.database import Database
-from finance_mcp.identity import ROLE_PERMISSIONS, Role, scopes_for
+from finance_mcp.domain.principals import ROLE_PERMISSIONS, Role, scopes_for
 from finance_mcp.repositories.api_keys import ApiKeyRepository
-from finance_mcp.tokens import Sealer
 
 SEALING = "api key mcp_auth refresh token"
 RETRY = dt.timedelta(seconds=30)  # how soon a check that found MCP_Auth down is tried again

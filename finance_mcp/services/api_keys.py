@@ -13,14 +13,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import RowMapping
 
-from finance_mcp.api_key_schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead, ApiKeyRevoked
+from finance_mcp.crypto import hash_secret, matches, new_secret
 from finance_mcp.db.database import Database
-from finance_mcp.errors import Conflict, NotFound, PermissionDenied
-from finance_mcp.identity import Permission, Principal, scopes_for, tenant_of
+from finance_mcp.domain.errors import Conflict, NotFound, PermissionDenied
+from finance_mcp.domain.principals import Permission, Principal, scopes_for, tenant_of
 from finance_mcp.repositories.api_keys import ApiKeyCredentials, ApiKeyRepository
 from finance_mcp.repositories.quota_usage import QuotaUsage
+from finance_mcp.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead, ApiKeyRevoked
 from finance_mcp.services.api_key_recheck import RecheckPolicy
-from finance_mcp.tokens import hash_secret, matches, new_secret
 
 KEY_PREFIX = "fmcp_"
 _LOOKUP_HEX = 16

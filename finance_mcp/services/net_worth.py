@@ -11,11 +11,12 @@ from decimal import Decimal
 
 from sqlalchemy import RowMapping
 
-from finance_mcp.analytics_schemas import AccountBalance, CurrencyTotal, Interval, NetWorth, NetWorthPoint
 from finance_mcp.db.database import Database
-from finance_mcp.errors import Invalid
-from finance_mcp.identity import Permission, Principal
+from finance_mcp.domain.errors import Invalid
+from finance_mcp.domain.periods import Interval
+from finance_mcp.domain.principals import Permission, Principal
 from finance_mcp.repositories.unit_of_work import unit_of_work
+from finance_mcp.schemas.analytics import AccountBalance, CurrencyTotal, NetWorth, NetWorthPoint
 from finance_mcp.services import periods
 from finance_mcp.services.analytics import ZERO, today
 from finance_mcp.services.periods import ONE_DAY, add_months, check_range

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
+from finance_mcp.crypto import Sealer, hash_secret, new_secret
 from finance_mcp.db.database import Database
-from finance_mcp.identity import tenant_household_key
-from finance_mcp.repositories.identity import IdentityRepository
+from finance_mcp.domain.principals import tenant_household_key
+from finance_mcp.repositories.households import IdentityRepository
 from finance_mcp.repositories.oauth import OAuthRepository
-from finance_mcp.tokens import Sealer, hash_secret, new_secret
 
 UPSTREAM_SEALING = "mcp_auth refresh token"
 CODE_LIFETIME = dt.timedelta(minutes=5)

@@ -11,8 +11,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from finance_mcp.analytics_schemas import Interval
-from finance_mcp.errors import Invalid
+from finance_mcp.domain.errors import Invalid
+from finance_mcp.domain.periods import Interval
 
 MAX_DAYS = 3660  # ten years and a little: bounds the work and the size of every answer
 LAST_DAY = dt.date(9998, 12, 31)  # leaves room to step one period past any date we accept

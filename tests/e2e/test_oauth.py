@@ -14,7 +14,7 @@ from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 
-from finance_mcp.tokens import derive_key
+from finance_mcp.crypto import derive_key
 from tests.e2e.conftest import SECRET, RunningServer
 from tests.e2e.helpers import (
     LEGACY_WIRE,

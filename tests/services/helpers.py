@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import text
 
 from finance_mcp.db.database import Database
-from finance_mcp.identity import Principal
-from finance_mcp.schemas import AccountCreate, AccountRead, TransactionFields, TransactionFilter, TransactionRead
+from finance_mcp.domain.principals import Principal
+from finance_mcp.schemas.accounts import AccountCreate, AccountRead
+from finance_mcp.schemas.transactions import TransactionFields, TransactionFilter, TransactionRead
 from finance_mcp.services import accounts, transactions
 
 MakePrincipal = Callable[..., Awaitable[Principal]]

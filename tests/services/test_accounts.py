@@ -10,9 +10,10 @@ import pytest
 from pydantic import ValidationError
 
 from finance_mcp.db.database import Database
-from finance_mcp.errors import Invalid, NotFound
-from finance_mcp.identity import Role
-from finance_mcp.schemas import AccountCreate, AccountUpdate, TransactionFilter
+from finance_mcp.domain.errors import Invalid, NotFound
+from finance_mcp.domain.principals import Role
+from finance_mcp.schemas.accounts import AccountCreate, AccountUpdate
+from finance_mcp.schemas.transactions import TransactionFilter
 from finance_mcp.services import accounts, transactions
 from tests.services.helpers import (
     MakePrincipal,

@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 
 from finance_mcp.db.database import Database, SqliteDatabase
-from finance_mcp.errors import Invalid, NotFound, PermissionDenied
-from finance_mcp.identity import Principal, Role
-from finance_mcp.schemas import AccountCreate, TransactionFilter
+from finance_mcp.domain.errors import Invalid, NotFound, PermissionDenied
+from finance_mcp.domain.principals import Principal, Role
+from finance_mcp.schemas.accounts import AccountCreate
+from finance_mcp.schemas.transactions import TransactionFilter
 from finance_mcp.services import accounts, analytics, net_worth, reports, transactions
 from tests.services import analytics_reference as ref
 from tests.services.helpers import MakePrincipal, item, open_account, record

@@ -10,14 +10,14 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
-from finance_mcp.api_key_schemas import ApiKeyCreate
+from finance_mcp.crypto import Sealer, hash_secret
 from finance_mcp.db.database import Database
-from finance_mcp.errors import Conflict, NotFound, PermissionDenied
-from finance_mcp.identity import Identity, Principal, Role
+from finance_mcp.domain.errors import Conflict, NotFound, PermissionDenied
+from finance_mcp.domain.principals import Identity, Principal, Role
+from finance_mcp.schemas.api_keys import ApiKeyCreate
 from finance_mcp.services import api_keys
 from finance_mcp.services.api_key_recheck import Disowned, RecheckPolicy, Vouched
-from finance_mcp.services.identity import IdentityService
-from finance_mcp.tokens import Sealer, hash_secret
+from finance_mcp.services.households import IdentityService
 from tests.services.helpers import MakePrincipal, count_rows
 
 pytestmark = pytest.mark.anyio

@@ -12,9 +12,9 @@ import anyio
 import pytest
 
 from finance_mcp.db.database import Database
-from finance_mcp.errors import NotFound
-from finance_mcp.identity import Principal, Role
-from finance_mcp.schemas import TransactionUpdate
+from finance_mcp.domain.errors import NotFound
+from finance_mcp.domain.principals import Principal, Role
+from finance_mcp.schemas.transactions import TransactionUpdate
 from finance_mcp.services import transactions
 from tests.services.helpers import (
     MakePrincipal,

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import text
 
 from finance_mcp.db.database import Connection, Database, PostgresDatabase, open_database
-from finance_mcp.errors import Unavailable
-from finance_mcp.identity import Identity, Role
+from finance_mcp.domain.errors import Unavailable
+from finance_mcp.domain.principals import Identity, Role
 from finance_mcp.repositories.accounts import _GET as _GET_ACCOUNT  # pyright: ignore[reportPrivateUsage]
 from finance_mcp.repositories.transactions import _ACCOUNT_PAGE  # pyright: ignore[reportPrivateUsage]
-from finance_mcp.schemas import AccountCreate
+from finance_mcp.schemas.accounts import AccountCreate
 from finance_mcp.services import accounts, transactions
-from finance_mcp.services.identity import IdentityService
+from finance_mcp.services.households import IdentityService
 from tests.services.helpers import item
 
 pytestmark = pytest.mark.anyio

@@ -10,9 +10,10 @@ from decimal import Decimal
 import pytest
 
 from finance_mcp.db.database import Database
-from finance_mcp.errors import NotFound
-from finance_mcp.identity import Principal, Role
-from finance_mcp.schemas import AccountUpdate, TransactionFilter, TransactionUpdate
+from finance_mcp.domain.errors import NotFound
+from finance_mcp.domain.principals import Principal, Role
+from finance_mcp.schemas.accounts import AccountUpdate
+from finance_mcp.schemas.transactions import TransactionFilter, TransactionUpdate
 from finance_mcp.services import accounts, transactions
 from tests.services.helpers import (
     MakePrincipal,

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import text
 
 from finance_mcp.db.database import Database, open_database
-from finance_mcp.errors import PermissionDenied
-from finance_mcp.identity import Identity, Principal, Role
+from finance_mcp.domain.errors import PermissionDenied
+from finance_mcp.domain.principals import Identity, Principal, Role
 from finance_mcp.services import accounts
-from finance_mcp.services.identity import IdentityService
+from finance_mcp.services.households import IdentityService
 from tests.services.helpers import count_rows, open_account
 
 pytestmark = pytest.mark.anyio

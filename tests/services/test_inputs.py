@@ -15,8 +15,9 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from finance_mcp.db.database import Database
-from finance_mcp.errors import Invalid
-from finance_mcp.schemas import AccountUpdate, TransactionFields, TransactionFilter, TransactionUpdate
+from finance_mcp.domain.errors import Invalid
+from finance_mcp.schemas.accounts import AccountUpdate
+from finance_mcp.schemas.transactions import TransactionFields, TransactionFilter, TransactionUpdate
 from finance_mcp.services import accounts, transactions
 from tests.services.helpers import MakePrincipal, household_state, item, open_account, record
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from finance_mcp.db.database import Database
-from finance_mcp.errors import Invalid, NotFound
-from finance_mcp.identity import Principal
-from finance_mcp.schemas import TransactionFilter, TransactionRead, TransactionUpdate
+from finance_mcp.domain.errors import Invalid, NotFound
+from finance_mcp.domain.principals import Principal
+from finance_mcp.schemas.transactions import TransactionFilter, TransactionRead, TransactionUpdate
 from finance_mcp.services import transactions
 from tests.services.helpers import (
     MakePrincipal,

@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from finance_mcp.db.database import Database
-from finance_mcp.errors import Invalid
-from finance_mcp.money import LIMIT, check_balance, format_amount, to_amount
-from finance_mcp.schemas import MONEY_PATTERN, TransactionFields, TransactionUpdate
+from finance_mcp.domain.errors import Invalid
+from finance_mcp.domain.money import LIMIT, check_balance, format_amount, to_amount
+from finance_mcp.schemas.common import MONEY_PATTERN
+from finance_mcp.schemas.transactions import TransactionFields, TransactionUpdate
 from finance_mcp.services import transactions
 from tests.services.helpers import (
     MakePrincipal,

@@ -9,10 +9,10 @@ import secrets
 import pytest
 from sqlalchemy import text
 
+from finance_mcp.crypto import Sealer
 from finance_mcp.db.database import Database
 from finance_mcp.repositories.oauth import OAuthRepository
 from finance_mcp.services.oauth import GrantStore, Person
-from finance_mcp.tokens import Sealer
 
 pytestmark = pytest.mark.anyio
 

@@ -10,11 +10,12 @@ from decimal import Decimal
 import pytest
 
 from finance_mcp.db.database import Database
-from finance_mcp.errors import PermissionDenied
-from finance_mcp.identity import Permission, Principal, Role
-from finance_mcp.schemas import AccountCreate, AccountDeleted, AccountUpdate, TransactionFilter, TransactionUpdate
+from finance_mcp.domain.errors import PermissionDenied
+from finance_mcp.domain.principals import Permission, Principal, Role
+from finance_mcp.schemas.accounts import AccountCreate, AccountDeleted, AccountUpdate
+from finance_mcp.schemas.transactions import TransactionFilter, TransactionUpdate
 from finance_mcp.services import accounts, transactions
-from finance_mcp.services.identity import describe
+from finance_mcp.services.households import describe
 from tests.services.helpers import MakePrincipal, household_state, item, open_account, record
 
 pytestmark = pytest.mark.anyio

@@ -10,8 +10,8 @@ import sqlalchemy.exc
 from pydantic import ValidationError
 
 from finance_mcp.db.database import Database
-from finance_mcp.errors import Invalid, NotFound
-from finance_mcp.schemas import TransactionFields, TransactionFilter, TransactionUpdate
+from finance_mcp.domain.errors import Invalid, NotFound
+from finance_mcp.schemas.transactions import TransactionFields, TransactionFilter, TransactionUpdate
 from finance_mcp.services import accounts, transactions
 from tests.services.helpers import (
     DAY,

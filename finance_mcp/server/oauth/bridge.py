@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import AnyHttpUrl, ConfigDict, TypeAdapter
 from starlette.routing import Route
 
+from finance_mcp.crypto import Sealer
 from finance_mcp.db.database import Database
 from finance_mcp.server.auth import JwtVerifier
 from finance_mcp.server.oauth.access_tokens import AccessTokens
@@ -21,7 +22,6 @@ from finance_mcp.server.oauth.routes import bridge_routes
 from finance_mcp.services.oauth import UPSTREAM_SEALING
 from finance_mcp.services.oauth_registrations import RegistrationLimit
 from finance_mcp.settings import Settings
-from finance_mcp.tokens import Sealer
 
 # RFC 8414 compares issuers as strings: keep "https://host" without the slash pydantic would add.
 _URL = TypeAdapter(AnyHttpUrl, config=ConfigDict(url_preserve_empty_path=True))

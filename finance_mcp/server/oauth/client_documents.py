@@ -24,7 +24,7 @@ from mcp.server.auth.provider import RegistrationError
 from mcp.shared.auth import OAuthClientInformationFull
 from pydantic import ValidationError
 
-from finance_mcp.identity import FINANCE_SCOPES
+from finance_mcp.domain.principals import FINANCE_SCOPES
 from finance_mcp.server.oauth.client_metadata import check_client
 
 MAX_URL_LENGTH = 255  # oauth_grants.client_id

@@ -23,7 +23,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from finance_mcp.identity import FINANCE_SCOPES
+from finance_mcp.domain.principals import FINANCE_SCOPES
 from finance_mcp.server.oauth.login_requests import LoginRequest
 from finance_mcp.server.oauth.mcp_auth_client import Refused, Tokens, Unreachable
 from finance_mcp.server.oauth.page import SignInForm, render_problem, render_sign_in, security_headers

@@ -10,8 +10,8 @@ from typing import Any
 
 import jwt
 
+from finance_mcp.crypto import derive_key
 from finance_mcp.server import hs256
-from finance_mcp.tokens import derive_key
 
 logger = logging.getLogger(__name__)
 

@@ -25,9 +25,10 @@ from mcp.server.auth.provider import (
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from pydantic import AnyUrl, ConfigDict
 
+from finance_mcp.crypto import Sealer
 from finance_mcp.db.database import Database
-from finance_mcp.errors import FinanceError
-from finance_mcp.identity import ROLE_PERMISSIONS, Role, scopes_for
+from finance_mcp.domain.errors import FinanceError
+from finance_mcp.domain.principals import ROLE_PERMISSIONS, Role, scopes_for
 from finance_mcp.server.auth import JwtVerifier, identity_from_token
 from finance_mcp.server.oauth.access_tokens import AccessTokens, Holder
 from finance_mcp.server.oauth.client_documents import ClientDocuments, DocumentRefused
@@ -37,7 +38,6 @@ from finance_mcp.server.oauth.mcp_auth_client import McpAuthClient, Refused, Unr
 from finance_mcp.services import oauth as grants
 from finance_mcp.services.oauth_registrations import RegistrationLimit, admit
 from finance_mcp.services.sign_in_throttle import SignInThrottle
-from finance_mcp.tokens import Sealer
 
 logger = logging.getLogger(__name__)
 

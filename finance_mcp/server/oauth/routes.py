@@ -32,13 +32,13 @@ from starlette.responses import Response
 from starlette.routing import Route, request_response
 from starlette.types import ASGIApp
 
-from finance_mcp.identity import FINANCE_SCOPES
+from finance_mcp.crypto import matches
+from finance_mcp.domain.principals import FINANCE_SCOPES
 from finance_mcp.server.oauth.authorize import AuthorizePage
 from finance_mcp.server.oauth.login import SignInPage
 from finance_mcp.server.oauth.provider import LOGIN_PATH, BridgeProvider, UpstreamUnavailable
 from finance_mcp.server.oauth.registration import Registration
 from finance_mcp.server.oauth.responses import oauth_error
-from finance_mcp.tokens import matches
 
 # A real registration is well under 2 KB; the stored metadata is capped at 8 KB (client_metadata.py).
 REGISTRATION_BODY_LIMIT = 16 * 1024

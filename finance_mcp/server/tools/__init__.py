@@ -10,7 +10,7 @@ from mcp.server.mcpserver import MCPServer, Resolve
 from mcp.types import ToolAnnotations
 
 from finance_mcp.db.database import Database
-from finance_mcp.identity import Principal
+from finance_mcp.domain.principals import Principal
 from finance_mcp.server.dependencies import current_principal, database
 
 CurrentPrincipal = Annotated[Principal, Resolve(current_principal)]

@@ -8,19 +8,17 @@ from typing import Annotated
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
-from finance_mcp.schemas import (
+from finance_mcp.schemas.accounts import (
     AccountCreate,
     AccountDeleted,
     AccountList,
     AccountRead,
     AccountType,
     AccountUpdate,
-    AmountIn,
-    Currency,
-    Name,
 )
+from finance_mcp.schemas.common import AmountIn, Currency, Name
 from finance_mcp.server.errors import tool_errors
-from finance_mcp.server.tools import tool, CREATE, DELETE, READ, UPDATE, CurrentPrincipal, Db
+from finance_mcp.server.tools import CREATE, DELETE, READ, UPDATE, CurrentPrincipal, Db, tool
 from finance_mcp.services import accounts
 
 AccountId = Annotated[int, Field(ge=1, description="Account id, from list_accounts")]

@@ -8,18 +8,12 @@ from typing import Annotated
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field, StringConstraints
 
-from finance_mcp.analytics_schemas import (
-    CashFlow,
-    CategoryTrends,
-    GroupBy,
-    Interval,
-    NetWorth,
-    SpendingSummary,
-    TopMerchants,
-)
+from finance_mcp.domain.periods import Interval
+from finance_mcp.schemas.analytics import CashFlow, CategoryTrends, GroupBy, NetWorth, SpendingSummary, TopMerchants
 from finance_mcp.server.errors import tool_errors
-from finance_mcp.server.tools import tool, READ, CurrentPrincipal, Db
-from finance_mcp.services import analytics, net_worth as net_worth_service
+from finance_mcp.server.tools import READ, CurrentPrincipal, Db, tool
+from finance_mcp.services import analytics
+from finance_mcp.services import net_worth as net_worth_service
 from finance_mcp.services.periods import MAX_DAYS
 
 StartDate = Annotated[dt.date, Field(description="First day counted, inclusive (YYYY-MM-DD)")]

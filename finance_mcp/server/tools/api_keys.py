@@ -7,7 +7,7 @@ from typing import Annotated
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
-from finance_mcp.api_key_schemas import (
+from finance_mcp.schemas.api_keys import (
     DEFAULT_EXPIRY_DAYS,
     ApiKeyCreate,
     ApiKeyCreated,

@@ -8,17 +8,19 @@ from typing import Annotated
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field, StringConstraints
 
-from finance_mcp.schemas import (
+from finance_mcp.schemas.common import (
     AmountIn,
-    BatchCreated,
     Category,
-    ClearableField,
     DerCategory,
     DerMerchant,
     Description,
     Location,
     Merchant,
     Tags,
+)
+from finance_mcp.schemas.transactions import (
+    BatchCreated,
+    ClearableField,
     TransactionCreated,
     TransactionDeleted,
     TransactionFields,
@@ -29,7 +31,7 @@ from finance_mcp.schemas import (
     TransactionUpdated,
 )
 from finance_mcp.server.errors import tool_errors
-from finance_mcp.server.tools import tool, CREATE, DELETE, READ, UPDATE, CurrentPrincipal, Db
+from finance_mcp.server.tools import CREATE, DELETE, READ, UPDATE, CurrentPrincipal, Db, tool
 from finance_mcp.services import transactions as service
 
 AccountId = Annotated[int, Field(ge=1, description="Account id, from list_accounts")]

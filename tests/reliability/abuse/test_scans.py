@@ -32,10 +32,10 @@ from mcp import Client
 from bench.scans import captured_tag_summary, seed, sqlite_run
 from finance_mcp.db.database import Database, open_database
 from finance_mcp.db.migrate import upgrade
-from finance_mcp.identity import Identity, Principal, Role
-from finance_mcp.schemas import TransactionFields
+from finance_mcp.domain.principals import Identity, Principal, Role
+from finance_mcp.schemas.transactions import TransactionFields
 from finance_mcp.services import transactions
-from finance_mcp.services.identity import IdentityService
+from finance_mcp.services.households import IdentityService
 from tests.e2e.conftest import RunningServer, connector, start_server, stop_server
 from tests.e2e.helpers import fresh_sub, fresh_tenant, ok, refusal
 from tests.services.helpers import open_account

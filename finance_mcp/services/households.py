@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from finance_mcp.db.database import Database
-from finance_mcp.identity import Identity, Permission, Principal
-from finance_mcp.quotas import NO_QUOTAS, Quotas
-from finance_mcp.repositories.identity import IdentityRepository
-from finance_mcp.schemas import HouseholdRead, UserRead, WhoAmI
+from finance_mcp.domain.principals import Identity, Permission, Principal
+from finance_mcp.domain.quotas import NO_QUOTAS, Quotas
+from finance_mcp.repositories.households import IdentityRepository
+from finance_mcp.schemas.households import HouseholdRead, UserRead, WhoAmI
 
 _CACHE_LIMIT = 10_000
 

@@ -138,8 +138,8 @@ def migrate() -> None:
 
 
 def backup(output: Path) -> None:
-    from finance_mcp.backup import BackupError
-    from finance_mcp.backup import backup as write_backup
+    from finance_mcp.cli.backup import BackupError
+    from finance_mcp.cli.backup import backup as write_backup
 
     try:
         described = write_backup(load_settings().database_url, output)
@@ -155,7 +155,7 @@ DEVELOPMENT_NOTE = (
 
 
 def token(sub: str, tenant: str | None, role: str, email: str | None, ttl: int) -> None:
-    from finance_mcp.server.auth import mint_dev_token
+    from finance_mcp.cli.dev import mint_dev_token
 
     settings = load_settings()
     minted, claims = mint_dev_token(
@@ -181,15 +181,15 @@ def _read_password(from_stdin: bool) -> str:
 
 async def _create_api_key(settings: Settings, args: argparse.Namespace, password: str) -> str:
     """Sign in at MCP_Auth exactly as the sign-in page does, then create the key as that person."""
-    from finance_mcp.api_key_schemas import ApiKeyCreate
     from finance_mcp.db.database import open_database
-    from finance_mcp.errors import FinanceError
+    from finance_mcp.domain.errors import FinanceError
+    from finance_mcp.schemas.api_keys import ApiKeyCreate
     from finance_mcp.server.api_key_checks import recheck_policy
     from finance_mcp.server.auth import JwtVerifier, identity_from_token
     from finance_mcp.server.oauth.mcp_auth_client import McpAuthClient, Refused, Unreachable
     from finance_mcp.server.state import household_quotas
     from finance_mcp.services import api_keys
-    from finance_mcp.services.identity import IdentityService
+    from finance_mcp.services.households import IdentityService
 
     mcp_auth = McpAuthClient(settings.auth_server_url)
     try:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from finance_mcp.errors import Conflict
+from finance_mcp.domain.errors import Conflict
 
 ROW_OVERHEAD = 64
 TEXT_FIELDS = ("category", "description", "merchant", "location", "der_category", "der_merchant")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from finance_mcp.errors import Invalid
+from finance_mcp.domain.errors import Invalid
 
 CENT = Decimal("0.01")
 LIMIT = Decimal(10) ** 13  # |amount| must stay below this (Numeric(15, 2))

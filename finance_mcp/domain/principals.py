@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from finance_mcp.errors import PermissionDenied
-from finance_mcp.quotas import NO_QUOTAS, Quotas
+from finance_mcp.domain.errors import PermissionDenied
+from finance_mcp.domain.quotas import NO_QUOTAS, Quotas
 
 
 class Role(StrEnum):

@@ -14,16 +14,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
-from finance_mcp.schemas import Money, TransactionRead
+from finance_mcp.domain.periods import Interval
+from finance_mcp.domain.transfers import TRANSFER_RULE
+from finance_mcp.schemas.common import Money
+from finance_mcp.schemas.transactions import TransactionRead
 
 GroupBy = Literal["category", "der_category", "merchant", "account", "tag", "month"]
-Interval = Literal["month", "week", "day"]
-
-TRANSFER_CATEGORY = "transfer"
-TRANSFER_RULE = (
-    "Transactions whose category is 'transfer' (any case) move money between the household's own accounts: "
-    "they are never counted as spending or income (they still move account balances and net worth)."
-)
 
 
 def _format_percent(value: Decimal) -> str:

@@ -1,14 +1,12 @@
-"""Wire schemas: what services accept and return, and what tools publish as input and output schemas.
-
-Persistence rows (`db.models`) are a different thing; services translate between the two.
+"""Wire schemas every domain shares: exact money in and out, bounded trimmed text, tags, and the base of every
+input model. Persistence rows (`db.models`) are a different thing; services translate between the two.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -20,13 +18,9 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
     field_validator,
-    model_validator,
 )
 
-from finance_mcp.money import format_amount
-
-AccountType = Literal["checking", "savings", "credit_card", "investment", "loan", "cash", "other"]
-ClearableField = Literal["description", "merchant", "location", "tags", "der_category", "der_merchant"]
+from finance_mcp.domain.money import format_amount
 
 MONEY_PATTERN = r"^-?\d+\.\d{2}$"
 
@@ -163,7 +157,9 @@ def _refuse_nul(value: object) -> None:
         raise ValueError("text must not contain NUL (\\x00) characters; remove them")
 
 
-class _Input(BaseModel):
+class InputModel(BaseModel):
+    """Every input: unknown fields refused, immutable, NUL refused in any text."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @field_validator("*", mode="before")
@@ -171,155 +167,3 @@ class _Input(BaseModel):
     def _no_nul(cls, value: Any) -> Any:
         _refuse_nul(value)
         return value
-
-
-class AccountCreate(_Input):
-    name: Name
-    account_type: AccountType
-    currency: Currency = "USD"
-    opening_balance: AmountIn = Decimal("0")
-
-
-class AccountUpdate(_Input):
-    name: Name | None = None
-    account_type: AccountType | None = None
-
-
-class TransactionFields(_Input):
-    """A transaction's own fields: a single create, or one item of a batch."""
-
-    amount: AmountIn
-    date: dt.date
-    category: Category
-    description: Description = None
-    merchant: Merchant = None
-    location: Location = None
-    tags: Tags = None
-    der_category: DerCategory = None
-    der_merchant: DerMerchant = None
-
-
-class TransactionUpdate(_Input):
-    account_id: int | None = Field(default=None, ge=1)
-    amount: AmountIn | None = None
-    date: dt.date | None = None
-    category: Category | None = None
-    description: Description = None
-    merchant: Merchant = None
-    location: Location = None
-    tags: Tags = None
-    der_category: DerCategory = None
-    der_merchant: DerMerchant = None
-    clear_fields: list[ClearableField] = Field(default_factory=list[ClearableField])
-
-    @model_validator(mode="after")
-    def _clear_or_set(self) -> TransactionUpdate:
-        both = [name for name in self.clear_fields if getattr(self, name) is not None]
-        if both:
-            raise ValueError(f"{', '.join(both)} is both given a value and listed in clear_fields; do one or the other")
-        return self
-
-
-class TransactionFilter(_Input):
-    account_id: int | None = Field(default=None, ge=1)
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
-    category: str | None = None
-    der_category: str | None = None
-    merchant: str | None = None
-    der_merchant: str | None = None
-    tags: list[str] | None = None
-    min_amount: AmountIn | None = None
-    max_amount: AmountIn | None = None
-    search: str | None = None
-
-
-# ---- outputs -------------------------------------------------------------------------------------
-
-
-class AccountRead(BaseModel):
-    id: int
-    name: str
-    account_type: AccountType
-    currency: str
-    opening_balance: Money
-    balance: Money
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
-class AccountList(BaseModel):
-    accounts: list[AccountRead]
-    total: int
-
-
-class AccountDeleted(BaseModel):
-    deleted: Literal[True] = True
-    account_id: int
-    transactions_deleted: int
-
-
-class TransactionRead(BaseModel):
-    id: int
-    account_id: int
-    amount: Money
-    date: dt.date
-    category: str
-    description: str | None
-    merchant: str | None
-    location: str | None
-    tags: list[str]
-    der_category: str | None
-    der_merchant: str | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
-class TransactionCreated(BaseModel):
-    transaction: TransactionRead
-    account_balance: Money
-
-
-class BatchCreated(BaseModel):
-    transactions: list[TransactionRead]
-    count: int
-    total_amount: Money
-    account_balance: Money
-
-
-class TransactionPage(BaseModel):
-    transactions: list[TransactionRead]
-    total: int = Field(description="How many transactions match the filters, across all pages")
-    next_cursor: str | None = Field(description="Pass as cursor to get the next page; null on the last page")
-
-
-class TransactionUpdated(BaseModel):
-    transaction: TransactionRead
-    account_balances: dict[str, Money] = Field(
-        description="New balance of every account the change touched, keyed by account id"
-    )
-
-
-class TransactionDeleted(BaseModel):
-    deleted: Literal[True] = True
-    transaction_id: int
-    account_balance: Money
-
-
-class UserRead(BaseModel):
-    id: int
-    auth_user_id: str
-    email: str | None
-
-
-class HouseholdRead(BaseModel):
-    id: int
-    name: str
-
-
-class WhoAmI(BaseModel):
-    user: UserRead
-    household: HouseholdRead
-    role: str
-    scopes: list[str]
-    permissions: list[str]

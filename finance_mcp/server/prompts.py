@@ -16,10 +16,10 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import INTERNAL_ERROR, INVALID_PARAMS
 from pydantic import BaseModel, Field
 
-from finance_mcp.analytics_schemas import TRANSFER_RULE
-from finance_mcp.errors import FinanceError, Invalid, NotFound
-from finance_mcp.identity import Principal
-from finance_mcp.money import format_amount
+from finance_mcp.domain.errors import FinanceError, Invalid, NotFound
+from finance_mcp.domain.money import format_amount
+from finance_mcp.domain.principals import Principal
+from finance_mcp.domain.transfers import TRANSFER_RULE
 from finance_mcp.server.dependencies import resolve_principal
 from finance_mcp.server.errors import resource_errors
 from finance_mcp.server.state import ServerState

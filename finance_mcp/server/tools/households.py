@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from mcp.server.mcpserver import MCPServer
 
-from finance_mcp.schemas import WhoAmI
+from finance_mcp.schemas.households import WhoAmI
 from finance_mcp.server.errors import tool_errors
-from finance_mcp.server.tools import tool, READ, CurrentPrincipal
-from finance_mcp.services.identity import describe
+from finance_mcp.server.tools import READ, CurrentPrincipal, tool
+from finance_mcp.services.households import describe
 
 
 def register(mcp: MCPServer) -> None:
