@@ -253,10 +253,33 @@ class AccountList(BaseModel):
     total: int
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
+NotConfirmed = Annotated[
+    Literal["declined", "cancelled"] | None,
+    Field(
+        default=None,
+        exclude_if=_absent,
+        description="Present only when the person was asked to confirm and declined, or closed the question "
+        "(cancelled): nothing was changed",
+    ),
+]
+"""Added to the result of a destructive tool; omitted from results where nobody said no, so they stay as in v1."""
+
+NotConfirmedNote = Annotated[
+    str | None,
+    Field(default=None, exclude_if=_absent, description="With not_confirmed: what happened and what to do next"),
+]
+
+
 class AccountDeleted(BaseModel):
-    deleted: Literal[True] = True
+    deleted: bool = Field(default=True, description="false only when the person did not confirm")
     account_id: int
     transactions_deleted: int
+    not_confirmed: NotConfirmed = None
+    note: NotConfirmedNote = None
 
 
 class TransactionRead(BaseModel):
