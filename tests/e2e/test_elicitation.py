@@ -17,7 +17,19 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ElicitRequestFormParams, ElicitRequestParams, ElicitResult
 
 from tests.e2e.conftest import RunningServer, drain_output, start_server, stop_server
-from tests.e2e.helpers import MISSING_ID, call, fresh_tenant, make_account, ok, refusal, snapshot
+from tests.e2e.helpers import (
+    MISSING_ID,
+    bearer,
+    call,
+    fresh_tenant,
+    jsonrpc_message,
+    make_account,
+    new_wire_headers,
+    ok,
+    refusal,
+    snapshot,
+    tool_call_body,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -202,3 +214,30 @@ async def test_delete_account_publishes_only_its_argument_and_optional_refusal_f
     assert deleting.output_schema is not None
     assert set(deleting.output_schema["required"]) == {"account_id", "transactions_deleted"}
     assert deleting.output_schema["properties"]["not_confirmed"]["anyOf"][0]["enum"] == ["declined", "cancelled"]
+
+
+async def test_on_the_2026_wire_the_question_is_an_input_required_result_and_the_answer_a_retry(server, connect):
+    """What the SDK client does for the person, by hand: no row goes until the retry carries a ticked box."""
+    tenant = fresh_tenant()
+    token = server.token(tenant=tenant)
+    async with connect(token) as client:
+        account_id = await doomed_account(client)
+    body = tool_call_body("delete_account", {"account_id": account_id})
+    body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] = {"elicitation": {"form": {}}}
+    headers = new_wire_headers("delete_account", bearer(token))
+    async with httpx2.AsyncClient(timeout=30) as http:
+        first = jsonrpc_message(await http.post(server.mcp_url, json=body, headers=headers))["result"]
+        assert first["resultType"] == "input_required"
+        [(key, question)] = first["inputRequests"].items()
+        assert question["method"] == "elicitation/create"
+        assert question["params"]["message"].startswith('Delete the account "Holiday fund"')
+
+        body["params"] |= {"inputResponses": {key: {"action": "decline"}}, "requestState": first["requestState"]}
+        declined = jsonrpc_message(await http.post(server.mcp_url, json=body, headers=headers))["result"]
+        assert declined["structuredContent"]["not_confirmed"] == "declined"
+        assert not declined.get("isError")  # the person's answer, not a failure to fix and retry
+
+        answer = {"action": "accept", "content": {"confirm": True}}
+        body["params"] |= {"inputResponses": {key: answer}, "requestState": first["requestState"]}
+        accepted = jsonrpc_message(await http.post(server.mcp_url, json=body, headers=headers))["result"]
+    assert accepted["structuredContent"] == {"deleted": True, "account_id": account_id, "transactions_deleted": 2}
