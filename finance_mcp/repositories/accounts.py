@@ -36,6 +36,7 @@ _GET = select(*COLUMNS).where(*_BY_ID)
 _LIST = select(*COLUMNS).where(_IN_HOUSEHOLD).order_by(accounts.c.name, accounts.c.id)
 _LOCK = select(accounts.c.id).where(*_BY_ID).with_for_update()
 _BALANCE = select(accounts.c.balance).where(*_BY_ID)
+_TRANSACTION_COUNT = select(accounts.c.transaction_count).where(*_BY_ID)
 _ADJUST = (
     update(accounts)
     .where(*_BY_ID)
@@ -107,6 +108,13 @@ class AccountRepository:
         if not storable(account_id):
             return None
         result = await self._conn.execute(_BALANCE, self._params(p_account=account_id))
+        return result.scalar_one_or_none()
+
+    async def transaction_count(self, account_id: int) -> int | None:
+        """How many transactions the account holds (its row counter); None when it is not in the household."""
+        if not storable(account_id):
+            return None
+        result = await self._conn.execute(_TRANSACTION_COUNT, self._params(p_account=account_id))
         return result.scalar_one_or_none()
 
     async def adjust_balance(

@@ -6,9 +6,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from finance_mcp.schemas.common import AmountIn, Currency, InputModel, Money, Name
+from finance_mcp.schemas.common import AmountIn, Currency, InputModel, Money, Name, NotConfirmed, NotConfirmedNote
 
 AccountType = Literal["checking", "savings", "credit_card", "investment", "loan", "cash", "other"]
 
@@ -45,6 +45,8 @@ class AccountList(BaseModel):
 
 
 class AccountDeleted(BaseModel):
-    deleted: Literal[True] = True
+    deleted: bool = Field(default=True, description="false only when the person did not confirm")
     account_id: int
     transactions_deleted: int
+    not_confirmed: NotConfirmed = None
+    note: NotConfirmedNote = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -167,3 +167,24 @@ class InputModel(BaseModel):
     def _no_nul(cls, value: Any) -> Any:
         _refuse_nul(value)
         return value
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+NotConfirmed = Annotated[
+    Literal["declined", "cancelled"] | None,
+    Field(
+        default=None,
+        exclude_if=_absent,
+        description="Present only when the person was asked to confirm and declined, or closed the question "
+        "(cancelled): nothing was changed",
+    ),
+]
+"""Added to the result of a destructive tool; omitted from results where nobody said no, so they stay as in v1."""
+
+NotConfirmedNote = Annotated[
+    str | None,
+    Field(default=None, exclude_if=_absent, description="With not_confirmed: what happened and what to do next"),
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from finance_mcp.db.database import Database
@@ -70,6 +71,25 @@ async def update_account(db: Database, principal: Principal, account_id: int, da
             raise account_not_found(account_id)
         await uow.commit()
     return to_account(row)
+
+
+@dataclass(frozen=True)
+class AccountDeletion:
+    """What deleting an account would destroy: the account, and the transactions that go with it."""
+
+    account: AccountRead
+    transactions: int
+
+
+async def preview_account_deletion(db: Database, principal: Principal, account_id: int) -> AccountDeletion:
+    """What `delete_account` would destroy, refused exactly as the delete would be (role, household)."""
+    principal.require(Permission.ADMIN)
+    async with unit_of_work(db, principal.household_id, write=False, transaction=False) as uow:
+        row = await uow.accounts.get(account_id)
+        count = await uow.accounts.transaction_count(account_id) if row is not None else None
+    if row is None or count is None:
+        raise account_not_found(account_id)
+    return AccountDeletion(account=to_account(row), transactions=count)
 
 
 async def delete_account(db: Database, principal: Principal, account_id: int) -> AccountDeleted:

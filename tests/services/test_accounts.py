@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from finance_mcp.db.database import Database
-from finance_mcp.domain.errors import Invalid, NotFound
+from finance_mcp.domain.errors import Invalid, NotFound, PermissionDenied
 from finance_mcp.domain.principals import Role
 from finance_mcp.schemas.accounts import AccountCreate, AccountUpdate
 from finance_mcp.schemas.transactions import TransactionFilter
@@ -177,6 +177,28 @@ async def test_delete_account_removes_it_with_its_transactions_and_counts_them(
     assert (await accounts.get_account(db, me, kept.id)).balance == Decimal("96.00")
     tag_rows = "SELECT count(*) FROM transaction_tags WHERE household_id = :h"
     assert await count_rows(db, tag_rows, h=me.household_id) == 1
+
+
+async def test_a_deletion_preview_names_what_would_go_and_refuses_as_the_delete_does(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    tenant = f"t{uuid.uuid4().hex[:10]}"
+    owner = await make_principal(tenant=tenant)
+    member = await make_principal(Role.MEMBER, tenant=tenant)
+    stranger = await make_principal()
+    doomed = await open_account(db, owner, "100", name="Doomed")
+    for amount in ("-1", "-2"):
+        await record(db, owner, doomed.id, amount)
+    before = await household_state(db, owner)
+
+    preview = await accounts.preview_account_deletion(db, owner, doomed.id)
+
+    assert (preview.account.name, preview.account.balance, preview.transactions) == ("Doomed", Decimal("97.00"), 2)
+    with pytest.raises(PermissionDenied):
+        await accounts.preview_account_deletion(db, member, doomed.id)
+    with pytest.raises(NotFound, match=rf"Account {doomed.id} was not found"):
+        await accounts.preview_account_deletion(db, stranger, doomed.id)
+    assert await household_state(db, owner) == before
 
 
 async def test_deleting_an_account_without_transactions_reports_none_deleted(

@@ -5,9 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer, Resolve
 from pydantic import Field
 
+from finance_mcp.domain.money import format_amount
 from finance_mcp.schemas.accounts import (
     AccountCreate,
     AccountDeleted,
@@ -17,11 +18,32 @@ from finance_mcp.schemas.accounts import (
     AccountUpdate,
 )
 from finance_mcp.schemas.common import AmountIn, Currency, Name
+from finance_mcp.server.confirm import NOT_ASKED, Confirmation, Question, ask, can_ask, refusal
 from finance_mcp.server.errors import tool_errors
 from finance_mcp.server.tools import CREATE, DELETE, READ, UPDATE, CurrentPrincipal, Db, tool
 from finance_mcp.services import accounts
+from finance_mcp.services.accounts import AccountDeletion
 
 AccountId = Annotated[int, Field(ge=1, description="Account id, from list_accounts")]
+
+
+async def ask_before_deleting_account(account_id: int, principal: CurrentPrincipal, db: Db, ctx: Context) -> Question:
+    """A missing, foreign or forbidden account is refused here, before the person is asked anything."""
+    if not can_ask(ctx):
+        return NOT_ASKED
+    with tool_errors():
+        return ask(deletion_question(await accounts.preview_account_deletion(db, principal, account_id)))
+
+
+def deletion_question(doomed: AccountDeletion) -> str:
+    account, count = doomed.account, doomed.transactions
+    held = {0: "It has no transactions", 1: "Its 1 transaction goes with it"}.get(
+        count, f"All {count} of its transactions go with it"
+    )
+    return (
+        f'Delete the account "{account.name}" ({account.account_type}, balance '
+        f"{format_amount(account.balance)} {account.currency})? {held}. This cannot be undone."
+    )
 
 
 def register(mcp: MCPServer) -> None:
@@ -80,11 +102,26 @@ def register(mcp: MCPServer) -> None:
             return await accounts.update_account(db, principal, account_id, data)
 
     @tool(mcp, title="Delete account", annotations=DELETE)
-    async def delete_account(account_id: AccountId, principal: CurrentPrincipal, db: Db) -> AccountDeleted:
+    async def delete_account(
+        account_id: AccountId,
+        principal: CurrentPrincipal,
+        db: Db,
+        confirmation: Annotated[Confirmation, Resolve(ask_before_deleting_account)],
+    ) -> AccountDeleted:
         """Permanently delete an account AND all of its transactions. Cannot be undone.
 
-        Needs the admin or owner role. Confirm with the user first; say how many transactions will go
-        (see list_transactions with account_id).
+        Needs the admin or owner role. When your client supports elicitation the server asks the person
+        itself, naming the account and how many transactions go; otherwise confirm with them first (see
+        list_transactions with account_id for the count). If they say no, the result has deleted=false and
+        not_confirmed, and nothing was deleted.
         """
+        if (refused := refusal(confirmation)) is not None:
+            return AccountDeleted(
+                deleted=False,
+                account_id=account_id,
+                transactions_deleted=0,
+                not_confirmed=refused.not_confirmed,
+                note=refused.note,
+            )
         with tool_errors():
             return await accounts.delete_account(db, principal, account_id)
