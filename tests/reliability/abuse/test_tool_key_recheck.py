@@ -11,8 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx2
+import jwt
 import pytest
 
+from finance_mcp.db.database import open_database
+from finance_mcp.repositories.oauth import OAuthRepository
 from tests.e2e.conftest import UNLIMITED_REGISTRATION, RunningServer, drain_output, mcp_auth, start_server, stop_server
 from tests.e2e.helpers import fresh_tenant
 from tests.e2e.mcp_auth_stand_in import McpAuthStandIn
@@ -149,6 +152,41 @@ async def test_the_sign_ins_client_and_its_key_take_turns_with_one_mcp_auth_refr
     assert first.status_code == 200, first.text
     assert second.status_code == 200, second.text
     assert "role at MCP_Auth is now viewer" in refused_because(refused)
+
+
+async def hold_the_mcp_auth_token(database_url: str, grant_id: int, *, held: bool) -> None:
+    """Claim (or let go of) the grant's MCP_Auth refresh token, as a key's re-check does around its call."""
+    db = open_database(database_url)
+    try:
+        async with db.connect(write=True) as conn:
+            repo = OAuthRepository(conn)
+            if held:
+                now = dt.datetime.now(dt.UTC)
+                assert (await repo.claim_upstream(grant_id, now=now, until=now + dt.timedelta(minutes=5)))[0]
+            else:
+                await repo.release_upstream(grant_id)
+            await conn.commit()
+    finally:
+        await db.dispose()
+
+
+async def test_a_client_refresh_while_a_key_is_rechecked_is_told_to_retry_and_loses_nothing(
+    bridge: RunningServer, mcp_auth: McpAuthStandIn
+) -> None:
+    member = new_member(mcp_auth, new_household(mcp_auth))
+    client, tokens, _ = await key_under_sign_in(bridge, member)
+    grant_id = jwt.decode(tokens["access_token"], options={"verify_signature": False})["gid"]
+
+    await hold_the_mcp_auth_token(bridge.database_url, grant_id, held=True)
+    async with httpx2.AsyncClient(timeout=30) as http:
+        busy = await refresh(http, bridge.base_url, client, tokens["refresh_token"])
+        await hold_the_mcp_auth_token(bridge.database_url, grant_id, held=False)
+        retried = await refresh(http, bridge.base_url, client, tokens["refresh_token"])
+
+    assert busy.status_code == 503, busy.text
+    assert busy.headers["retry-after"] == "1"
+    assert busy.json()["error"] == "temporarily_unavailable"
+    assert retried.status_code == 200, retried.text
 
 
 async def test_a_tool_key_made_with_a_bare_mcp_auth_token_lives_a_day_and_says_it_is_not_rechecked(
