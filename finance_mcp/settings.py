@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # working while MCP_Auth is unreachable (services/api_key_recheck.py).
     api_key_recheck_seconds: int = Field(default=300, ge=0, le=86400)
     api_key_recheck_grace_seconds: int = Field(default=900, ge=0, le=86400)
+    # The longest life of an API key nothing can re-check (made with the create_api_key tool by a caller with
+    # a bare MCP_Auth token, not an OAuth sign-in); 0 refuses to make such keys (services/api_keys.py).
+    api_key_unchecked_max_days: int = Field(default=1, ge=0, le=365)
 
     @field_validator("secret_key")
     @classmethod

@@ -212,7 +212,9 @@ async def _create_api_key(settings: Settings, args: argparse.Namespace, password
     try:
         principal = await IdentityService(db, quotas=household_quotas(settings)).resolve(identity_from_token(verified))
         data = ApiKeyCreate(name=args.name, scopes=args.scope, expires_in_days=args.expires_in_days)
-        created = await api_keys.create_api_key(db, principal, data, recheck=recheck)
+        created = await api_keys.create_api_key(
+            db, principal, data, recheck=recheck, unchecked_max_days=settings.api_key_unchecked_max_days
+        )
     except FinanceError as error:
         if answer.refresh_token:
             await mcp_auth.logout(answer.refresh_token)  # no key holds this sign-in
@@ -225,6 +227,8 @@ async def _create_api_key(settings: Settings, args: argparse.Namespace, password
         f"for {key.user_email or principal.auth_user_id} in {principal.household_name}. It is shown only once:",
         file=sys.stderr,
     )
+    if created.notice:
+        print(created.notice, file=sys.stderr)  # noqa: T201
     return created.key
 
 

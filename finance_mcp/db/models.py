@@ -165,6 +165,9 @@ class ApiKey(Base):
     checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     next_check_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     revoke_reason: Mapped[str | None] = mapped_column(String(300))
+    # A key made with the create_api_key tool under an OAuth sign-in re-checks its person through that
+    # sign-in's grant (which holds the MCP_Auth refresh token); ending the grant stops the key.
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("oauth_grants.id", ondelete="SET NULL"), index=True)
 
 
 class OAuthClient(Base):
@@ -199,6 +202,11 @@ class OAuthGrant(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When MCP_Auth last vouched for the person (a refresh by the client, or a re-check of a key made under
+    # the grant; null: at the sign-in), and until when one of them holds the MCP_Auth refresh token: two
+    # refreshes of one MCP_Auth refresh token would revoke it (rotation), so only one may run at a time.
+    checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    upstream_claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class OAuthCode(Base):

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import RowMapping, bindparam, func, insert, select, update
 
 from finance_mcp.db.database import Connection
-from finance_mcp.db.models import api_keys, households, users
+from finance_mcp.db.models import api_keys, households, oauth_grants, users
 from finance_mcp.repositories.ids import storable
 
 COLUMNS = (
@@ -24,6 +24,8 @@ COLUMNS = (
     api_keys.c.expires_at,
     api_keys.c.revoked_at,
     api_keys.c.revoke_reason,
+    api_keys.c.checked_at,
+    api_keys.c.grant_id,
     users.c.email.label("user_email"),
 )
 
@@ -93,11 +95,21 @@ _CREDENTIAL = (
         api_keys.c.upstream_refresh_token,
         api_keys.c.checked_at,
         api_keys.c.next_check_at,
+        api_keys.c.grant_id,
         users.c.auth_user_id,
         users.c.email,
         households.c.external_key,
+        # The grant a key was made under (services/api_key_recheck.py re-checks through it).
+        oauth_grants.c.revoked_at.label("grant_revoked_at"),
+        oauth_grants.c.role.label("grant_role"),
+        oauth_grants.c.created_at.label("grant_created_at"),
+        oauth_grants.c.checked_at.label("grant_checked_at"),
     )
-    .select_from(_FROM.join(households, households.c.id == api_keys.c.household_id))
+    .select_from(
+        _FROM.join(households, households.c.id == api_keys.c.household_id).outerjoin(
+            oauth_grants, oauth_grants.c.id == api_keys.c.grant_id
+        )
+    )
     .where(api_keys.c.lookup_id == bindparam("p_lookup"))
 )
 
@@ -138,7 +150,7 @@ class ApiKeyRepository:
         result = await self._conn.execute(_CLAIM_CHECK, self._params(p_key=key_id, p_now=now, p_retry_at=retry_at))
         return result.scalar_one_or_none()
 
-    async def record_check(self, key_id: int, *, role: str, upstream: str, now: dt.datetime) -> None:
+    async def record_check(self, key_id: int, *, role: str, upstream: str | None, now: dt.datetime) -> None:
         params = self._params(p_key=key_id, p_role=role, p_upstream=upstream, p_now=now)
         await self._conn.execute(_RECORD_CHECK, params)
 

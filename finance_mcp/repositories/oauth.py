@@ -7,10 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import CursorResult, RowMapping, bindparam, delete, exists, insert, select, update
+from sqlalchemy import CursorResult, RowMapping, bindparam, delete, exists, insert, or_, select, update
 
 from finance_mcp.db.database import Connection
-from finance_mcp.db.models import oauth_clients, oauth_codes, oauth_grants, oauth_refresh_tokens
+from finance_mcp.db.models import api_keys, oauth_clients, oauth_codes, oauth_grants, oauth_refresh_tokens
+
+# Why a key made under a grant stops when the grant ends (shown by list_api_keys), unless a caller says more.
+GRANT_ENDED = "the OAuth sign-in it was made under has ended (signed out, revoked, or refused by MCP_Auth)"
 
 GRANT_COLUMNS = (
     oauth_grants.c.client_id,
@@ -23,6 +26,8 @@ GRANT_COLUMNS = (
     oauth_grants.c.upstream_refresh_token,
     oauth_grants.c.expires_at.label("grant_expires_at"),
     oauth_grants.c.revoked_at,
+    oauth_grants.c.created_at.label("grant_created_at"),
+    oauth_grants.c.checked_at.label("grant_checked_at"),
 )
 
 _CLIENT = select(oauth_clients.c.client_metadata, oauth_clients.c.secret_hash).where(
@@ -73,11 +78,39 @@ _REVOKE_GRANT = (
     .values(revoked_at=bindparam("p_now"))
     .returning(oauth_grants.c.upstream_refresh_token)
 )
+# Ending a grant stops the API keys made under it, in the same transaction.
+_STOP_KEYS_OF_GRANT = (
+    update(api_keys)
+    .where(api_keys.c.grant_id == bindparam("p_grant"), api_keys.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("p_now"), revoke_reason=bindparam("p_reason"))
+)
+# The grant's MCP_Auth refresh token, for one holder at a time (a refresh by its client, or the re-check of
+# a key made under it) until `p_until`; a holder that died lets go at `p_until`.
+_CLAIM_UPSTREAM = (
+    update(oauth_grants)
+    .where(
+        oauth_grants.c.id == bindparam("p_grant"),
+        oauth_grants.c.revoked_at.is_(None),
+        or_(
+            oauth_grants.c.upstream_claimed_until.is_(None), oauth_grants.c.upstream_claimed_until <= bindparam("p_now")
+        ),
+    )
+    .values(upstream_claimed_until=bindparam("p_until"))
+    .returning(oauth_grants.c.upstream_refresh_token)
+)
+_RELEASE_UPSTREAM = (
+    update(oauth_grants).where(oauth_grants.c.id == bindparam("p_grant")).values(upstream_claimed_until=None)
+)
 
 # Codes and refresh tokens first, then grants (whose deletion takes their remaining codes and tokens along).
-_PURGE = tuple(
-    delete(table).where(table.c.expires_at < bindparam("p_now"))
-    for table in (oauth_codes, oauth_refresh_tokens, oauth_grants)
+# A grant that API keys were made under stays: it re-checks them (and names their origin) after its client
+# can no longer use it, so it goes only with them.
+_PURGE = (
+    *(delete(table).where(table.c.expires_at < bindparam("p_now")) for table in (oauth_codes, oauth_refresh_tokens)),
+    delete(oauth_grants).where(
+        oauth_grants.c.expires_at < bindparam("p_now"),
+        ~exists().where(api_keys.c.grant_id == oauth_grants.c.id),
+    ),
 )
 
 # A client registered before the cutoff that no sign-in ever used (no grant, live or not) is abandoned:
@@ -112,10 +145,26 @@ class OAuthRepository:
     async def update_grant(self, grant_id: int, **values: Any) -> None:
         await self._conn.execute(update(oauth_grants).where(oauth_grants.c.id == grant_id).values(**values))
 
-    async def revoke_grant(self, grant_id: int, *, now: dt.datetime) -> tuple[bool, str | None]:
-        """Revoke the grant; whether this call did it, and the sealed MCP_Auth refresh token it held."""
+    async def revoke_grant(
+        self, grant_id: int, *, now: dt.datetime, key_reason: str = GRANT_ENDED
+    ) -> tuple[bool, str | None]:
+        """Revoke the grant and stop the API keys made under it (saying `key_reason`); whether this call did
+        it, and the sealed MCP_Auth refresh token it held."""
         sealed = (await self._conn.execute(_REVOKE_GRANT, {"p_grant": grant_id, "p_now": now})).first()
-        return (sealed is not None, None if sealed is None else sealed[0])
+        if sealed is None:
+            return (False, None)
+        await self._conn.execute(_STOP_KEYS_OF_GRANT, {"p_grant": grant_id, "p_now": now, "p_reason": key_reason})
+        return (True, sealed[0])
+
+    async def claim_upstream(self, grant_id: int, *, now: dt.datetime, until: dt.datetime) -> tuple[bool, str | None]:
+        """Take the grant's MCP_Auth refresh token until `until`: (True, the sealed token, None if it has none)
+        for exactly one caller across workers and replicas; (False, None) while another holds it or the grant
+        was revoked."""
+        row = (await self._conn.execute(_CLAIM_UPSTREAM, {"p_grant": grant_id, "p_now": now, "p_until": until})).first()
+        return (False, None) if row is None else (True, row[0])
+
+    async def release_upstream(self, grant_id: int) -> None:
+        await self._conn.execute(_RELEASE_UPSTREAM, {"p_grant": grant_id})
 
     async def add_code(self, *, now: dt.datetime, **values: Any) -> None:
         await self._conn.execute(insert(oauth_codes), {**values, "created_at": now})

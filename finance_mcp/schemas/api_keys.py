@@ -41,7 +41,9 @@ class ApiKeyRead(BaseModel):
     name: str
     prefix: str = Field(description="The start of the key, to recognise it; the rest is never shown again")
     scopes: list[str]
-    role: str = Field(description="The creator's role when the key was made; the key never exceeds it")
+    role: str = Field(
+        description="The key's role: its creator's when it was made, lowered by re-checks with MCP_Auth; never higher"
+    )
     user_id: int
     user_email: str | None
     status: Literal["active", "revoked", "expired"]
@@ -51,12 +53,25 @@ class ApiKeyRead(BaseModel):
     revoke_reason: str | None = Field(
         default=None, description="Why the key was stopped, when a re-check with MCP_Auth stopped it"
     )
+    rechecked_with_mcp_auth: bool = Field(
+        default=False,
+        description="Whether uses of the key re-check its person with MCP_Auth (at most every few minutes), "
+        "lowering its role with theirs and stopping it when they leave the household; false: it keeps its "
+        "creator's role until it expires",
+    )
+    recheck: str = Field(default="", description="How the key's person is re-checked with MCP_Auth, in words")
+    checked_at: dt.datetime | None = Field(
+        default=None, description="When MCP_Auth last vouched for the key's person (null: never re-checked)"
+    )
 
 
 class ApiKeyCreated(BaseModel):
     key: str = Field(description="The API key. Shown only now: store it in the client's secret store")
     api_key: ApiKeyRead
     usage: str = Field(description="How to use the key")
+    notice: str | None = Field(
+        default=None, description="Something the person should know about this key, e.g. a shortened lifetime"
+    )
 
 
 class ApiKeyList(BaseModel):

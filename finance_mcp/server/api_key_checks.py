@@ -10,6 +10,7 @@ from finance_mcp.crypto import Sealer
 from finance_mcp.server.auth import JwtVerifier
 from finance_mcp.server.oauth.mcp_auth_client import McpAuthClient, Refused, Unreachable
 from finance_mcp.services.api_key_recheck import SEALING, Disowned, RecheckPolicy, Vouched
+from finance_mcp.services.oauth import UPSTREAM_SEALING
 from finance_mcp.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -43,4 +44,5 @@ def recheck_policy(settings: Settings, mcp_auth_tokens: JwtVerifier) -> RecheckP
         sealer=Sealer(settings.secret_key, SEALING, previous=settings.secret_key_previous),
         interval=dt.timedelta(seconds=settings.api_key_recheck_seconds),
         grace=dt.timedelta(seconds=settings.api_key_recheck_grace_seconds),
+        grant_sealer=Sealer(settings.secret_key, UPSTREAM_SEALING, previous=settings.secret_key_previous),
     )

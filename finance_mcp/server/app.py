@@ -163,7 +163,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
     transactions.register(mcp)
     analytics.register(mcp)
     if settings.api_keys:
-        api_keys.register(mcp)
+        api_keys.register(mcp, unchecked_max_days=settings.api_key_unchecked_max_days)
     resources.register(mcp, state)
     prompts.register(mcp, state)
 

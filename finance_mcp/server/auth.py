@@ -165,6 +165,15 @@ class BearerVerifier(TokenVerifier):
         )
 
 
+def grant_of(token: AccessToken) -> int | None:
+    """The OAuth grant a login-bridge token came from; None for MCP_Auth's tokens and API keys. Only the
+    bridge's verifier gives a token another client id than those two (the OAuth client's), and its `gid`."""
+    if token.client_id in {CLIENT_ID, API_KEY_CLIENT_ID}:
+        return None
+    grant_id = (token.claims or {}).get("gid")
+    return grant_id if isinstance(grant_id, int) and not isinstance(grant_id, bool) else None
+
+
 def identity_from_token(token: AccessToken) -> Identity:
     """The caller's identity from verified claims. Raises `PermissionDenied` for an unusable role."""
     claims = token.claims or {}

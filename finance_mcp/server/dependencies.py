@@ -13,7 +13,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import FinanceError
 from finance_mcp.domain.principals import Principal
-from finance_mcp.server.auth import API_KEY_CLIENT_ID, identity_from_token
+from finance_mcp.server.auth import API_KEY_CLIENT_ID, grant_of, identity_from_token
 from finance_mcp.server.observe import note_principal
 from finance_mcp.server.state import ServerState
 
@@ -35,9 +35,11 @@ async def resolve_principal(state: ServerState) -> Principal:
     if token is None:
         raise FinanceError("This server needs a bearer token from MCP_Auth; sign in and connect again.")
     principal = await state.identities.resolve(identity_from_token(token))
-    if token.client_id != API_KEY_CLIENT_ID:
-        return principal
-    return dataclasses.replace(principal, api_key_id=int((token.claims or {})["api_key_id"]))
+    if token.client_id == API_KEY_CLIENT_ID:
+        return dataclasses.replace(principal, api_key_id=int((token.claims or {})["api_key_id"]))
+    if (grant_id := grant_of(token)) is not None:
+        return dataclasses.replace(principal, grant_id=grant_id)
+    return principal
 
 
 async def current_principal(ctx: Context[Any, Any]) -> Principal:

@@ -2,7 +2,14 @@
 stored as a hash, scoped to at most that person's permissions, bound to their household, revocable.
 
 A key cannot manage keys: create, list and revoke need a real sign-in (OAuth or an MCP_Auth token), so a
-leaked key cannot mint successors that outlive its revocation."""
+leaked key cannot mint successors that outlive its revocation.
+
+Where a key's person is re-checked with MCP_Auth (services/api_key_recheck.py) depends on how it was made:
+* `finance-mcp api-key create` signs in at MCP_Auth: the key keeps that sign-in's refresh token;
+* the create_api_key tool under an OAuth sign-in through this server: the key re-checks through the sign-in's
+  grant, and ending the grant (signing out) stops it;
+* the tool with a bare MCP_Auth token: nothing can ask MCP_Auth about the person again, so the key lives at
+  most `unchecked_max_days` (API_KEY_UNCHECKED_MAX_DAYS; 0 refuses to make one), and says so."""
 
 from __future__ import annotations
 
@@ -14,10 +21,11 @@ from dataclasses import dataclass
 from sqlalchemy import RowMapping
 
 from finance_mcp.crypto import hash_secret, matches, new_secret
-from finance_mcp.db.database import Database
+from finance_mcp.db.database import Connection, Database
 from finance_mcp.domain.errors import Conflict, NotFound, PermissionDenied
 from finance_mcp.domain.principals import Permission, Principal, scopes_for, tenant_of
 from finance_mcp.repositories.api_keys import ApiKeyCredentials, ApiKeyRepository
+from finance_mcp.repositories.oauth import OAuthRepository
 from finance_mcp.repositories.quota_usage import QuotaUsage
 from finance_mcp.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead, ApiKeyRevoked
 from finance_mcp.services.api_key_recheck import RecheckPolicy
@@ -27,6 +35,19 @@ _LOOKUP_HEX = 16
 _KEY_SHAPE = re.compile(rf"^{KEY_PREFIX}(?P<lookup>[0-9a-f]{{{_LOOKUP_HEX}}})_(?P<secret>[A-Za-z0-9_-]{{43}})$")
 MAX_ACTIVE_KEYS_PER_USER = 25
 USAGE = "Send it as the header 'Authorization: Bearer <key>' to the /mcp endpoint; it cannot be shown again."
+UNCHECKED_MAX_DAYS = 1  # settings API_KEY_UNCHECKED_MAX_DAYS
+_HOW_TO_RECHECK = (
+    "For a key that follows role changes, sign in through OAuth (an MCP client that signs in at this server) "
+    "and call create_api_key again, or run `finance-mcp api-key create` where the server runs."
+)
+RECHECKS = {
+    "grant": "Re-checked with MCP_Auth through the OAuth sign-in it was made under: it follows its person's role, "
+    "and stops when they leave the household, are disabled, or that sign-in ends (signed out).",
+    "own": "Re-checked with MCP_Auth through its own sign-in (finance-mcp api-key create): it follows its "
+    "person's role, and stops when they leave the household or are disabled.",
+    "none": "Not re-checked with MCP_Auth: it keeps its creator's role until it expires or is revoked. "
+    + _HOW_TO_RECHECK,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +83,14 @@ def _status(row: RowMapping, now: dt.datetime) -> str:
     return "expired" if row["expires_at"] <= now else "active"
 
 
+def _recheck_kind(row: RowMapping) -> str:
+    if row["grant_id"] is not None:
+        return "grant"
+    return "none" if row["checked_at"] is None else "own"
+
+
 def _to_read(row: RowMapping, now: dt.datetime) -> ApiKeyRead:
+    kind = _recheck_kind(row)
     return ApiKeyRead(
         id=row["id"],
         name=row["name"],
@@ -76,6 +104,9 @@ def _to_read(row: RowMapping, now: dt.datetime) -> ApiKeyRead:
         expires_at=row["expires_at"],
         revoked_at=row["revoked_at"],
         revoke_reason=row["revoke_reason"],
+        rechecked_with_mcp_auth=kind != "none",
+        recheck=RECHECKS[kind],
+        checked_at=row["checked_at"],
     )
 
 
@@ -97,9 +128,12 @@ async def create_api_key(
     data: ApiKeyCreate,
     *,
     recheck: tuple[RecheckPolicy, str] | None = None,
+    unchecked_max_days: int = UNCHECKED_MAX_DAYS,
 ) -> ApiKeyCreated:
     """`recheck`: the policy and the MCP_Auth refresh token of the creator's sign-in, which the key keeps
-    to re-check its person (a key made without one keeps its creator's role until it expires)."""
+    to re-check its person. Without one, a principal signed in through the OAuth bridge (`grant_id`) makes a
+    key re-checked through its grant; anyone else a key that is not re-checked, living at most
+    `unchecked_max_days` (0: refused)."""
     _require_sign_in(principal)
     allowed = scopes_for(principal.permissions)
     beyond = sorted(set(data.scopes) - allowed)
@@ -112,6 +146,8 @@ async def create_api_key(
     lookup_id, secret = secrets.token_hex(_LOOKUP_HEX // 2), new_secret()
     async with db.connect(write=True) as conn:
         repo = ApiKeyRepository(conn, principal.household_id)
+        origin = await _origin(conn, principal, recheck, now)
+        days, notice = _lifetime(data.expires_in_days, rechecked=bool(origin), unchecked_max_days=unchecked_max_days)
         if principal.quotas.api_keys:
             usage = QuotaUsage(conn, principal.household_id)
             await usage.lock()  # one create at a time per household: concurrent ones cannot overshoot
@@ -129,20 +165,56 @@ async def create_api_key(
             secret_hash=hash_secret(secret),
             role=principal.role.value,
             scopes=sorted(set(data.scopes)),
-            expires_at=now + dt.timedelta(days=data.expires_in_days),
-            **_recheck_columns(recheck, now),
+            expires_at=now + dt.timedelta(days=days),
+            **origin,
         )
         row = await repo.get(key_id)
         await conn.commit()
     assert row is not None
-    return ApiKeyCreated(key=f"{KEY_PREFIX}{lookup_id}_{secret}", api_key=_to_read(row, now), usage=USAGE)
+    key = f"{KEY_PREFIX}{lookup_id}_{secret}"
+    return ApiKeyCreated(key=key, api_key=_to_read(row, now), usage=USAGE, notice=notice)
 
 
-def _recheck_columns(recheck: tuple[RecheckPolicy, str] | None, now: dt.datetime) -> dict[str, object]:
-    if recheck is None:
+async def _origin(
+    conn: Connection, principal: Principal, recheck: tuple[RecheckPolicy, str] | None, now: dt.datetime
+) -> dict[str, object]:
+    """The columns that say how the key re-checks its person; empty when nothing can."""
+    if recheck is not None:
+        policy, refresh_token = recheck
+        return {"upstream_refresh_token": policy.seal(refresh_token), "checked_at": now, "next_check_at": now}
+    if principal.grant_id is None:
         return {}
-    policy, refresh_token = recheck
-    return {"upstream_refresh_token": policy.seal(refresh_token), "checked_at": now, "next_check_at": now}
+    grant = await OAuthRepository(conn).grant(principal.grant_id)
+    if grant is None or grant["auth_user_id"] != principal.auth_user_id or grant["revoked_at"] is not None:
+        raise PermissionDenied(
+            "Your OAuth sign-in has ended (signed out or revoked), so no key can be made under it; "
+            "sign in again, then create the key."
+        )
+    if grant["upstream_refresh_token"] is None:  # MCP_Auth gave that sign-in no refresh token
+        return {}
+    return {"grant_id": principal.grant_id, "checked_at": grant["grant_checked_at"] or grant["grant_created_at"]}
+
+
+def _lifetime(asked: int, *, rechecked: bool, unchecked_max_days: int) -> tuple[int, str | None]:
+    """The key's lifetime in days and what the person should know about it: a key nothing re-checks keeps
+    its creator's role however MCP_Auth changes it, so its life is what bounds that."""
+    if rechecked:
+        return asked, None
+    if unchecked_max_days <= 0:
+        raise PermissionDenied(
+            "This server makes only API keys it can re-check with MCP_Auth, and this sign-in (an MCP_Auth token "
+            "alone) gives it no way to ask MCP_Auth about you again. " + _HOW_TO_RECHECK
+        )
+    days = min(asked, unchecked_max_days)
+    shortened = f" It lives {days} day(s), not the {asked} asked for: the longest this server allows such a key."
+    notice = (
+        "This key is not re-checked with MCP_Auth (this sign-in, an MCP_Auth token alone, gives the server no way "
+        "to ask about you again): it keeps your current role until it expires, even if MCP_Auth changes it."
+        + (shortened if days < asked else "")
+        + " "
+        + _HOW_TO_RECHECK
+    )
+    return days, notice
 
 
 async def list_api_keys(db: Database, principal: Principal) -> ApiKeyList:

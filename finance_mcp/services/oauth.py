@@ -26,6 +26,14 @@ REFRESH_LIFETIME = dt.timedelta(days=30)
 GRANT_LIFETIME = dt.timedelta(days=90)
 UNUSED_CLIENT_LIFETIME = dt.timedelta(hours=24)
 HOUSEHOLD_NAME_LENGTH = 255
+# How long a refresh may hold the grant's MCP_Auth refresh token (one MCP_Auth call; a holder that died
+# lets go after this).
+UPSTREAM_LEASE = dt.timedelta(seconds=30)
+
+
+class UpstreamBusy(Exception):
+    """The grant's MCP_Auth refresh token is being refreshed by the re-check of an API key made under the
+    grant: nothing was used, try again in a moment."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +71,14 @@ class RefreshToken:
     id: int
     grant: Grant
     expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A refresh token taken for one refresh, with the grant's MCP_Auth refresh token as it is now (read
+    under the claim: a key's re-check may have rotated it since the refresh token was loaded)."""
+
+    upstream_refresh_token: str | None
 
 
 def _now() -> dt.datetime:
@@ -198,21 +214,29 @@ class GrantStore:
             return None
         return RefreshToken(id=row["id"], grant=self._grant(row), expires_at=row["expires_at"])
 
-    async def claim(self, token: RefreshToken) -> bool:
-        """Take the refresh token for this one refresh; False (and the grant ended) if it was taken."""
+    async def claim(self, token: RefreshToken) -> Claim | None:
+        """Take the refresh token, and the grant's MCP_Auth refresh token, for this one refresh; None (and
+        the grant ended) if the refresh token was taken. Raises `UpstreamBusy`, having taken nothing, while
+        a key's re-check holds the MCP_Auth refresh token."""
         now = _now()
         async with self._db.connect(write=True) as conn:
             repo = OAuthRepository(conn)
-            claimed = await repo.use_refresh_token(token.id, now=now)
-            if not claimed:
+            if not await repo.use_refresh_token(token.id, now=now):
                 await repo.revoke_grant(token.grant.id, now=now)
+                await conn.commit()
+                return None
+            held, sealed = await repo.claim_upstream(token.grant.id, now=now, until=now + UPSTREAM_LEASE)
+            if not held:
+                raise UpstreamBusy  # leaving the block uncommitted gives the refresh token back
             await conn.commit()
-        return claimed
+        return Claim(upstream_refresh_token=None if sealed is None else self._sealer.open(sealed))
 
     async def release(self, token: RefreshToken) -> None:
         """Give a claimed refresh token back when the refresh failed for a passing reason (MCP_Auth down)."""
         async with self._db.connect(write=True) as conn:
-            await OAuthRepository(conn).release_refresh_token(token.id)
+            repo = OAuthRepository(conn)
+            await repo.release_refresh_token(token.id)
+            await repo.release_upstream(token.grant.id)
             await conn.commit()
 
     async def rotate(
@@ -229,6 +253,8 @@ class GrantStore:
                 email=person.email,
                 scopes=scopes,
                 upstream_refresh_token=self._seal(upstream_refresh_token),
+                checked_at=now,
+                upstream_claimed_until=None,
             )
             new_token = await self._issue_refresh_token(repo, token.grant.id, now)
             await conn.commit()

@@ -49,6 +49,14 @@ class UpstreamUnavailable(Exception):
     never drop it as it would on a 400."""
 
     retry_after = 30
+    description = "MCP_Auth is not answering; the sign-in still stands, try again shortly"
+
+
+class UpstreamBusy(UpstreamUnavailable):
+    """The re-check of an API key made under the sign-in holds MCP_Auth's refresh token for a moment."""
+
+    retry_after = 1
+    description = "the sign-in is being re-checked with MCP_Auth right now; it still stands, try again in a second"
 
 
 class BridgeCode(AuthorizationCode):
@@ -214,9 +222,13 @@ class BridgeProvider(OAuthAuthorizationServerProvider[BridgeCode, BridgeRefreshT
         self, client: OAuthClientInformationFull, refresh_token: BridgeRefreshToken, scopes: list[str]
     ) -> OAuthToken:
         record = refresh_token.record
-        if not await self.store.claim(record):
+        try:
+            claim = await self.store.claim(record)
+        except grants.UpstreamBusy:
+            raise UpstreamBusy from None
+        if claim is None:
             raise TokenError("invalid_grant", "refresh token was already used; sign in again")
-        person, upstream = await self._recheck(record)
+        person, upstream = await self._recheck(record, claim.upstream_refresh_token)
         granted = [scope for scope in scopes if scope in allowed_scopes(person.role)]
         if not granted:
             await self.store.revoke(record.grant.id)
@@ -226,14 +238,14 @@ class BridgeProvider(OAuthAuthorizationServerProvider[BridgeCode, BridgeRefreshT
         )
         return self._issue(record.grant.id, person, client.client_id, granted, new_refresh_token)
 
-    async def _recheck(self, record: grants.RefreshToken) -> tuple[grants.Person, str | None]:
+    async def _recheck(self, record: grants.RefreshToken, upstream: str | None) -> tuple[grants.Person, str | None]:
         """Ask MCP_Auth about the person again, through its own refresh endpoint (which rotates too)."""
         grant = record.grant
-        if grant.upstream_refresh_token is None:
+        if upstream is None:
             await self.store.revoke(grant.id)
             raise TokenError("invalid_grant", "this sign-in cannot be renewed; sign in again")
         try:
-            answer = await self.mcp_auth.refresh(grant.upstream_refresh_token)
+            answer = await self.mcp_auth.refresh(upstream)
         except Unreachable:
             await self.store.release(record)
             raise UpstreamUnavailable from None

@@ -145,8 +145,9 @@ def _retry_later(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except UpstreamUnavailable as unavailable:
-            description = "MCP_Auth is not answering; the sign-in still stands, try again shortly"
-            return oauth_error("temporarily_unavailable", description, 503, retry_after=unavailable.retry_after)
+            return oauth_error(
+                "temporarily_unavailable", unavailable.description, 503, retry_after=unavailable.retry_after
+            )
 
     return handle
 

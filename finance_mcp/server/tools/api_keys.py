@@ -22,7 +22,7 @@ from finance_mcp.server.tools import CREATE, DELETE, READ, CurrentPrincipal, Db,
 from finance_mcp.services import api_keys
 
 
-def register(mcp: MCPServer) -> None:
+def register(mcp: MCPServer, *, unchecked_max_days: int) -> None:
     @tool(mcp, title="Create API key", annotations=CREATE)
     async def create_api_key(
         name: KeyName,
@@ -36,10 +36,12 @@ def register(mcp: MCPServer) -> None:
         The key acts as you, in this household, limited to the scopes chosen (never more than your role).
         It is shown ONCE in the result: tell the user to copy it into the client's secret store now.
         Only create one when the user asks for it; prefer read-only keys (finance:read) when enough.
+        The result says whether the key is re-checked with MCP_Auth (follows the person's role): pass on
+        its `notice` to the user when there is one.
         """
         with tool_errors():
             data = ApiKeyCreate(name=name, scopes=scopes, expires_in_days=expires_in_days)
-            return await api_keys.create_api_key(db, principal, data)
+            return await api_keys.create_api_key(db, principal, data, unchecked_max_days=unchecked_max_days)
 
     @tool(mcp, title="List API keys", annotations=READ)
     async def list_api_keys(principal: CurrentPrincipal, db: Db) -> ApiKeyList:
