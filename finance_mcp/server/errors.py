@@ -15,10 +15,9 @@ message naming only the tool, resource or prompt, so no SQL or stack trace reach
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, ParamSpec, TypeVar
 
 from mcp import MCPError
@@ -139,12 +138,3 @@ def _require_async(fn: Callable[..., Any]) -> None:
 def _marked(fn: Callable[P, Awaitable[R]], surface: Surface) -> Callable[P, Awaitable[R]]:
     setattr(fn, TRANSLATED, surface)
     return fn
-
-
-@contextlib.contextmanager
-def tool_errors() -> Generator[None]:
-    """Going: the tool bodies still carrying it lose it in the next commit (`tools.tool()` translates)."""
-    try:
-        yield
-    except (FinanceError, ValidationError) as error:
-        raise tool_error(error) from None

@@ -19,7 +19,6 @@ from finance_mcp.schemas import (
     Currency,
     Name,
 )
-from finance_mcp.server.errors import tool_errors
 from finance_mcp.server.tools import tool, CREATE, DELETE, READ, UPDATE, CurrentPrincipal, Db
 from finance_mcp.services import accounts
 
@@ -47,11 +46,10 @@ def register(mcp: MCPServer) -> None:
         Its balance starts at opening_balance and then follows the transactions recorded on it.
         Returns the account; use its id with create_transaction.
         """
-        with tool_errors():
-            data = AccountCreate(
-                name=name, account_type=account_type, currency=currency, opening_balance=opening_balance
-            )
-            return await accounts.create_account(db, principal, data)
+        data = AccountCreate(
+            name=name, account_type=account_type, currency=currency, opening_balance=opening_balance
+        )
+        return await accounts.create_account(db, principal, data)
 
     @tool(mcp, title="List accounts", annotations=READ)
     async def list_accounts(principal: CurrentPrincipal, db: Db) -> AccountList:
@@ -59,14 +57,12 @@ def register(mcp: MCPServer) -> None:
 
         Start here to find account ids for other tools.
         """
-        with tool_errors():
-            return await accounts.list_accounts(db, principal)
+        return await accounts.list_accounts(db, principal)
 
     @tool(mcp, title="Get account", annotations=READ)
     async def get_account(account_id: AccountId, principal: CurrentPrincipal, db: Db) -> AccountRead:
         """Return one account with its current balance."""
-        with tool_errors():
-            return await accounts.get_account(db, principal, account_id)
+        return await accounts.get_account(db, principal, account_id)
 
     @tool(mcp, title="Update account", annotations=UPDATE)
     async def update_account(
@@ -77,9 +73,8 @@ def register(mcp: MCPServer) -> None:
         account_type: Annotated[AccountType | None, Field(description="New type; null leaves it unchanged")] = None,
     ) -> AccountRead:
         """Rename an account or change its type. Balances change only through transactions."""
-        with tool_errors():
-            data = AccountUpdate(name=name, account_type=account_type)
-            return await accounts.update_account(db, principal, account_id, data)
+        data = AccountUpdate(name=name, account_type=account_type)
+        return await accounts.update_account(db, principal, account_id, data)
 
     @tool(mcp, title="Delete account", annotations=DELETE)
     async def delete_account(account_id: AccountId, principal: CurrentPrincipal, db: Db) -> AccountDeleted:
@@ -88,5 +83,4 @@ def register(mcp: MCPServer) -> None:
         Needs the admin or owner role. Confirm with the user first; say how many transactions will go
         (see list_transactions with account_id).
         """
-        with tool_errors():
-            return await accounts.delete_account(db, principal, account_id)
+        return await accounts.delete_account(db, principal, account_id)

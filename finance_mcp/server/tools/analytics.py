@@ -17,7 +17,6 @@ from finance_mcp.analytics_schemas import (
     SpendingSummary,
     TopMerchants,
 )
-from finance_mcp.server.errors import tool_errors
 from finance_mcp.server.tools import tool, READ, CurrentPrincipal, Db
 from finance_mcp.services import analytics, net_worth as net_worth_service
 from finance_mcp.services.periods import MAX_DAYS
@@ -52,11 +51,10 @@ def register(mcp: MCPServer) -> None:
         Transfers (category 'transfer', any case) are not spending or income. To see the transactions
         behind a group, call list_transactions with the same dates and that category or merchant.
         """
-        with tool_errors():
-            return await analytics.spending_summary(
-                db, principal, start=start_date, end=end_date, group_by=group_by,
-                account_ids=account_ids, include_income=include_income, limit=limit,
-            )  # fmt: skip
+        return await analytics.spending_summary(
+            db, principal, start=start_date, end=end_date, group_by=group_by,
+            account_ids=account_ids, include_income=include_income, limit=limit,
+        )  # fmt: skip
 
     @tool(mcp, title="Cash flow", annotations=READ)
     async def cash_flow(
@@ -73,10 +71,9 @@ def register(mcp: MCPServer) -> None:
         Expenses are money out as a positive amount; net = income - expenses. Transfers (category
         'transfer', any case) are not income or expenses.
         """
-        with tool_errors():
-            return await analytics.cash_flow(
-                db, principal, start=start_date, end=end_date, interval=interval, account_ids=account_ids
-            )
+        return await analytics.cash_flow(
+            db, principal, start=start_date, end=end_date, interval=interval, account_ids=account_ids
+        )
 
     @tool(mcp, title="Net worth", annotations=READ)
     async def net_worth(
@@ -94,8 +91,7 @@ def register(mcp: MCPServer) -> None:
         period ending at as_of. A balance is the opening balance plus every transaction dated on or
         before the day, transfers included.
         """
-        with tool_errors():
-            return await net_worth_service.net_worth(db, principal, as_of=as_of, interval=interval, history=periods)
+        return await net_worth_service.net_worth(db, principal, as_of=as_of, interval=interval, history=periods)
 
     @tool(mcp, title="Top merchants", annotations=READ)
     async def top_merchants(
@@ -111,10 +107,9 @@ def register(mcp: MCPServer) -> None:
         Also gives the period's total spending and how much of it has no merchant. Transfers (category
         'transfer', any case) are not spending.
         """
-        with tool_errors():
-            return await analytics.top_merchants(
-                db, principal, start=start_date, end=end_date, limit=limit, account_ids=account_ids
-            )
+        return await analytics.top_merchants(
+            db, principal, start=start_date, end=end_date, limit=limit, account_ids=account_ids
+        )
 
     @tool(mcp, title="Category trends", annotations=READ)
     async def category_trends(
@@ -136,7 +131,6 @@ def register(mcp: MCPServer) -> None:
         Without categories, follows the 10 categories with the most spending in the window. Empty months
         are zero. Transfers (category 'transfer', any case) are not spending or income.
         """
-        with tool_errors():
-            return await analytics.category_trends(
-                db, principal, categories=categories, months=months, end_month=end_month
-            )
+        return await analytics.category_trends(
+            db, principal, categories=categories, months=months, end_month=end_month
+        )

@@ -17,7 +17,6 @@ from finance_mcp.api_key_schemas import (
     KeyName,
     KeyScopes,
 )
-from finance_mcp.server.errors import tool_errors
 from finance_mcp.server.tools import CREATE, DELETE, READ, CurrentPrincipal, Db, tool
 from finance_mcp.services import api_keys
 
@@ -37,9 +36,8 @@ def register(mcp: MCPServer) -> None:
         It is shown ONCE in the result: tell the user to copy it into the client's secret store now.
         Only create one when the user asks for it; prefer read-only keys (finance:read) when enough.
         """
-        with tool_errors():
-            data = ApiKeyCreate(name=name, scopes=scopes, expires_in_days=expires_in_days)
-            return await api_keys.create_api_key(db, principal, data)
+        data = ApiKeyCreate(name=name, scopes=scopes, expires_in_days=expires_in_days)
+        return await api_keys.create_api_key(db, principal, data)
 
     @tool(mcp, title="List API keys", annotations=READ)
     async def list_api_keys(principal: CurrentPrincipal, db: Db) -> ApiKeyList:
@@ -47,8 +45,7 @@ def register(mcp: MCPServer) -> None:
 
         Secrets are never shown again; the prefix helps recognise a key. Use an id with revoke_api_key.
         """
-        with tool_errors():
-            return await api_keys.list_api_keys(db, principal)
+        return await api_keys.list_api_keys(db, principal)
 
     @tool(mcp, title="Revoke API key", annotations=DELETE)
     async def revoke_api_key(
@@ -60,5 +57,4 @@ def register(mcp: MCPServer) -> None:
 
         Admins and owners may revoke any key of the household, e.g. one of a member who left.
         """
-        with tool_errors():
-            return await api_keys.revoke_api_key(db, principal, key_id)
+        return await api_keys.revoke_api_key(db, principal, key_id)
