@@ -124,7 +124,7 @@ def translate_prompt_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaita
     return _marked(translated, "prompt")
 
 
-def translation_of(fn: Callable[..., Any]) -> Surface | None:
+def translation_of(fn: Callable[..., Any] | None) -> Surface | None:
     """Which surface's mapping `fn` (as registered with the SDK) applies; None if it applies none."""
     return getattr(fn, TRANSLATED, None)
 
