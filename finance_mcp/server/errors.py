@@ -10,7 +10,8 @@ to every prompt, so no body translates anything itself. The SDK validates a tool
 runs; `FinanceServer.call_tool` passes that `ValidationError` through `tool_error` too.
 
 Anything else is a crash and is left to the SDK: it logs the traceback at ERROR and answers with a generic
-message naming only the tool, resource or prompt, so no SQL or stack trace reaches the caller.
+message that names at most the tool, resource or prompt, so no SQL or stack trace reaches the caller
+(`tests/test_error_translation.py` holds it to that).
 """
 
 from __future__ import annotations
