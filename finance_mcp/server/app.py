@@ -27,7 +27,7 @@ from finance_mcp.logs import configure_logging
 from finance_mcp.server import edge, prompts, resources
 from finance_mcp.server.api_key_checks import recheck_policy
 from finance_mcp.server.auth import BearerVerifier, JwtVerifier
-from finance_mcp.server.errors import describe_validation
+from finance_mcp.server.errors import tool_error
 from finance_mcp.server.oauth.bridge import LoginBridge, build_bridge
 from finance_mcp.server.observe import CURRENT_CALL, CallObserver, CallRecord, ToolMetrics, metrics_endpoint
 from finance_mcp.server.sessions import SessionsPerPrincipal
@@ -53,7 +53,8 @@ class FinanceServer(MCPServer):
     """`MCPServer` whose argument-validation errors read like every other error: what and what next.
 
     The SDK validates arguments before the tool body runs and reports pydantic's raw text (class
-    names, echoed inputs, a URL, no next step); this rewrites that one case through `describe_validation`.
+    names, echoed inputs, a URL, no next step); this rewrites that one case through `tool_error`, the
+    mapping the tool bodies' wrapper applies (`server/errors.py`).
     """
 
     login_bridge: LoginBridge | None = None  # the OAuth authorization server's routes, when it is on
@@ -87,7 +88,7 @@ class FinanceServer(MCPServer):
         except ToolError as error:
             if not isinstance(error.__cause__, ValidationError):
                 raise
-            raise ToolError(f"Error executing tool {name}: {describe_validation(error.__cause__)}") from error.__cause__
+            raise ToolError(f"Error executing tool {name}: {tool_error(error.__cause__)}") from error.__cause__
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:

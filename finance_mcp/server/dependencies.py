@@ -8,12 +8,12 @@ from typing import Any
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
 
 from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import FinanceError
 from finance_mcp.domain.principals import Principal
 from finance_mcp.server.auth import API_KEY_CLIENT_ID, grant_of, identity_from_token
+from finance_mcp.server.errors import translate_tool_errors
 from finance_mcp.server.observe import note_principal
 from finance_mcp.server.state import ServerState
 
@@ -42,15 +42,14 @@ async def resolve_principal(state: ServerState) -> Principal:
     return principal
 
 
+@translate_tool_errors  # resolvers run before the tool body, outside the wrapper `tools.tool()` adds
 async def current_principal(ctx: Context[Any, Any]) -> Principal:
-    try:
-        principal = await resolve_principal(server_state(ctx))
-    except FinanceError as error:
-        raise ToolError(str(error)) from None
+    principal = await resolve_principal(server_state(ctx))
     note_principal(principal)  # the tool-call log line names the caller by local ids
     return principal
 
 
+@translate_tool_errors
 async def database(ctx: Context[Any, Any]) -> Database:
     """Async on purpose: the SDK runs sync resolvers on a worker thread."""
     return server_state(ctx).db

@@ -1,14 +1,40 @@
-"""The one place where domain errors become MCP errors, with messages safe to show to the model."""
+"""The one place where domain errors become MCP errors, with messages safe to show to the model.
+
+One mapping per surface, chosen by how MCP reports a failure there: a tool answers an `isError` result the
+model reads (`tool_error`); a resource and a prompt answer a JSON-RPC error (`resource_error`,
+`prompt_error`), where a missing row and another household's row are the same "not found" (-32602).
+
+The registration helpers apply it: `tools.tool()` to every tool body (and `translate_tool_errors` to the
+`Resolve(...)` resolvers in `dependencies`), `resources.resource()` to every resource and `reports.prompt()`
+to every prompt, so no body translates anything itself. The SDK validates a tool's arguments before the body
+runs; `FinanceServer.call_tool` passes that `ValidationError` through `tool_error` too.
+
+Anything else is a crash and is left to the SDK: it logs the traceback at ERROR and answers with a generic
+message that names at most the tool, resource or prompt, so no SQL or stack trace reaches the caller
+(`tests/test_error_translation.py` holds it to that).
+"""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Generator
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, ParamSpec, TypeVar
 
+from mcp import MCPError
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.types import INTERNAL_ERROR, INVALID_PARAMS
 from pydantic import ValidationError
 
-from finance_mcp.domain.errors import FinanceError, NotFound
+from finance_mcp.domain.errors import FinanceError, Invalid, NotFound
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Surface = Literal["tool", "resource", "prompt"]
+
+# Set on every translating wrapper (and copied by `functools.wraps` onto the SDK's own wrappers around it),
+# so a test can prove that nothing registered bypasses the helpers.
+TRANSLATED = "__finance_mcp_translates__"
 
 
 def describe_validation(error: ValidationError) -> str:
@@ -24,23 +50,92 @@ def describe_validation(error: ValidationError) -> str:
     )
 
 
-@contextlib.contextmanager
-def tool_errors() -> Generator[None]:
-    """Turn domain and validation errors raised inside a tool into `isError` results."""
-    try:
-        yield
-    except FinanceError as error:
-        raise ToolError(str(error)) from None
-    except ValidationError as error:
-        raise ToolError(describe_validation(error)) from None
+def tool_error(error: FinanceError | ValidationError) -> ToolError:
+    """An `isError` result; the SDK puts "Error executing tool <name>: " in front."""
+    if isinstance(error, ValidationError):
+        return ToolError(describe_validation(error))
+    return ToolError(str(error))
 
 
-@contextlib.contextmanager
-def resource_errors(uri: str) -> Generator[None]:
-    """Missing and foreign rows are the same "not found" (-32602); other failures say what happened."""
-    try:
-        yield
-    except NotFound:
-        raise ResourceNotFoundError(f"Resource not found: {uri}") from None
-    except FinanceError as error:
-        raise ResourceError(str(error)) from None
+def resource_error(error: FinanceError, uri: str) -> ResourceError | MCPError:
+    """Missing and foreign rows are the same "not found" (-32602); a bad URI part says what to fix (-32602);
+    other failures say what happened (-32603)."""
+    if isinstance(error, NotFound):
+        return ResourceNotFoundError(f"Resource not found: {uri}")
+    if isinstance(error, Invalid):
+        return MCPError(INVALID_PARAMS, f"{uri}: {error}")
+    return ResourceError(str(error))
+
+
+def prompt_error(error: FinanceError) -> MCPError:
+    """A JSON-RPC error whose message says what to fix (the SDK would hide it behind a generic one)."""
+    code = INVALID_PARAMS if isinstance(error, Invalid | NotFound) else INTERNAL_ERROR
+    return MCPError(code, str(error))
+
+
+def translate_tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """`fn` (a tool body or a resolver) with domain and validation errors raised as `tool_error`.
+
+    The SDK reads the tool's schema from `fn`'s signature and hints, which `functools.wraps` makes the
+    wrapper's (`inspect.signature` and `typing.get_type_hints` follow `__wrapped__`).
+    """
+    _require_async(fn)
+
+    @functools.wraps(fn)
+    async def translated(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except (FinanceError, ValidationError) as error:
+            raise tool_error(error) from None
+
+    return _marked(translated, "tool")
+
+
+def translate_resource_errors(uri_template: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """A resource function with domain errors raised as `resource_error` for the URI that was read."""
+
+    def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        _require_async(fn)
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        async def translated(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return await fn(*args, **kwargs)
+            except FinanceError as error:
+                uri = uri_template.format_map(signature.bind(*args, **kwargs).arguments)
+                raise resource_error(error, uri) from None
+
+        return _marked(translated, "resource")
+
+    return decorate
+
+
+def translate_prompt_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """A prompt function with domain errors raised as `prompt_error`."""
+    _require_async(fn)
+
+    @functools.wraps(fn)
+    async def translated(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except FinanceError as error:
+            raise prompt_error(error) from None
+
+    return _marked(translated, "prompt")
+
+
+def translation_of(fn: Callable[..., Any] | None) -> Surface | None:
+    """Which surface's mapping `fn` (as registered with the SDK) applies; None if it applies none."""
+    return getattr(fn, TRANSLATED, None)
+
+
+def _require_async(fn: Callable[..., Any]) -> None:
+    # An async wrapper around a sync function would hand the SDK a coroutine where it expects a value.
+    if not inspect.iscoroutinefunction(fn):
+        raise TypeError(f"{fn.__qualname__} must be async to be registered")
+
+
+def _marked(fn: Callable[P, Awaitable[R]], surface: Surface) -> Callable[P, Awaitable[R]]:
+    setattr(fn, TRANSLATED, surface)
+    return fn

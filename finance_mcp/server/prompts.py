@@ -6,22 +6,20 @@ so the conversation starts from facts rather than from a plan to go and find the
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Generator
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
-from mcp import MCPError
 from mcp.server.mcpserver import MCPServer
-from mcp.types import INTERNAL_ERROR, INVALID_PARAMS
 from pydantic import BaseModel, Field
 
-from finance_mcp.domain.errors import FinanceError, Invalid, NotFound
+from finance_mcp.domain.errors import Invalid
 from finance_mcp.domain.money import format_amount
 from finance_mcp.domain.principals import Principal
 from finance_mcp.domain.transfers import TRANSFER_RULE
 from finance_mcp.server.dependencies import resolve_principal
-from finance_mcp.server.errors import resource_errors
+from finance_mcp.server.errors import translate_prompt_errors
+from finance_mcp.server.resources import resource
 from finance_mcp.server.state import ServerState
 from finance_mcp.services import net_worth, reports
 from finance_mcp.services.analytics import today
@@ -31,16 +29,17 @@ JSON = "application/json"
 NET_WORTH_MONTHS = 12
 UNCATEGORIZED_DEFAULT = 20
 
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
-@contextlib.contextmanager
-def prompt_errors() -> Generator[None]:
-    """Domain errors as JSON-RPC errors whose message says what to fix (the SDK would hide it)."""
-    try:
-        yield
-    except (Invalid, NotFound) as error:
-        raise MCPError(INVALID_PARAMS, str(error)) from None
-    except FinanceError as error:
-        raise MCPError(INTERNAL_ERROR, str(error)) from None
+
+def prompt(mcp: MCPServer, *, title: str) -> Callable[[F], F]:
+    """`@mcp.prompt(...)` with the function's domain errors translated once (`server/errors.py`)."""
+
+    def register(fn: F) -> F:
+        mcp.prompt(title=title)(translate_prompt_errors(fn))
+        return fn
+
+    return register
 
 
 def as_json(model: BaseModel) -> str:
@@ -57,34 +56,26 @@ def register(mcp: MCPServer, state: ServerState) -> None:
     async def principal() -> Principal:
         return await resolve_principal(state)
 
-    @mcp.resource(
-        "finance://reports/monthly/{year}-{month}", name="monthly_report", title="Monthly report", mime_type=JSON
+    @resource(
+        mcp, "finance://reports/monthly/{year}-{month}", name="monthly_report", title="Monthly report", mime_type=JSON
     )
     async def monthly_report(year: str, month: str) -> str:
         """A month's income, expenses, net, and largest spending categories and merchants (URI month: YYYY-MM)."""
-        uri = f"finance://reports/monthly/{year}-{month}"
-        with resource_errors(uri):
-            try:
-                report = await reports.monthly_report(state.db, await principal(), f"{year}-{month}")
-            except Invalid as error:
-                raise MCPError(INVALID_PARAMS, f"{uri}: {error}") from None
-            return as_json(report)
+        return as_json(await reports.monthly_report(state.db, await principal(), f"{year}-{month}"))
 
-    @mcp.resource("finance://reports/net-worth", name="net_worth_report", title="Net worth", mime_type=JSON)
+    @resource(mcp, "finance://reports/net-worth", name="net_worth_report", title="Net worth", mime_type=JSON)
     async def net_worth_report() -> str:
         """Every account's balance today, the total, and its history at the end of each of the last 12 months."""
-        with resource_errors("finance://reports/net-worth"):
-            worth = await net_worth.net_worth(state.db, await principal(), interval="month", history=NET_WORTH_MONTHS)
-            return as_json(worth)
+        worth = await net_worth.net_worth(state.db, await principal(), interval="month", history=NET_WORTH_MONTHS)
+        return as_json(worth)
 
-    @mcp.prompt(title="Monthly review")
+    @prompt(mcp, title="Monthly review")
     async def monthly_review(
         month: Annotated[str, Field(description="The month to review, YYYY-MM (e.g. 2026-03)")],
     ) -> str:
         """Review a month: income, expenses, net, where the money went and what changed, with suggestions."""
-        with prompt_errors():
-            first = parse_month(month)
-            report = await reports.monthly_report(state.db, await principal(), month)
+        first = parse_month(month)
+        report = await reports.monthly_report(state.db, await principal(), month)
         previous = month_label(add_months(first, -1))
         return f"""Please review my household's finances for {report.month}.
 
@@ -104,15 +95,14 @@ net = income - spending; {TRANSFER_RULE}):
    category or merchant) and name them.
 5. End with up to three concrete, friendly suggestions. Do not change any data."""
 
-    @mcp.prompt(title="Categorize uncategorized transactions")
+    @prompt(mcp, title="Categorize uncategorized transactions")
     async def categorize_uncategorized(
         limit: Annotated[
             str, Field(description=f"How many transactions to work on, 1-{reports.MAX_UNCATEGORIZED} (default 20)")
         ] = str(UNCATEGORIZED_DEFAULT),
     ) -> str:
         """Find transactions without a derived category (der_category) and set one on each, consistently."""
-        with prompt_errors():
-            found = await reports.uncategorized(state.db, await principal(), _limit(limit))
+        found = await reports.uncategorized(state.db, await principal(), _limit(limit))
         if not found.transactions:
             return "Every transaction in my household already has a derived category (der_category). Tell me so."
         rows = [_compact(t.model_dump(mode="json")) for t in found.transactions]
@@ -136,16 +126,13 @@ For each transaction:
 If update_transaction is refused for lack of permission (whoami shows it), give me the list of proposed
 categories instead. Finish with a short table: transaction id, der_category."""
 
-    @mcp.prompt(title="Spending alert")
+    @prompt(mcp, title="Spending alert")
     async def spending_alert(
         category: Annotated[str, Field(description="The category to watch, any case (e.g. Dining)")],
         limit_amount: Annotated[str, Field(description='The monthly limit, a positive amount (e.g. "400.00")')],
     ) -> str:
         """Check this month's spending in a category against a limit, and warn if it is over or heading over."""
-        with prompt_errors():
-            check = await reports.spending_check(
-                state.db, await principal(), category=category, limit_amount=limit_amount
-            )
+        check = await reports.spending_check(state.db, await principal(), category=category, limit_amount=limit_amount)
         state_of = "OVER the limit" if check.over_limit else "within the limit"
         return f"""Check my spending on "{check.category}" in {check.month} against my limit of \
 {format_amount(check.limit_amount)}. Today is {today()}.

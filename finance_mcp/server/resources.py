@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from pydantic import BaseModel
@@ -12,7 +13,7 @@ from finance_mcp.domain.errors import NotFound
 from finance_mcp.domain.principals import Principal
 from finance_mcp.schemas.transactions import TransactionFilter
 from finance_mcp.server.dependencies import resolve_principal
-from finance_mcp.server.errors import resource_errors
+from finance_mcp.server.errors import translate_resource_errors
 from finance_mcp.server.state import ServerState
 from finance_mcp.services import accounts, transactions
 from finance_mcp.services.households import describe
@@ -21,6 +22,17 @@ JSON = "application/json"
 RECENT_TRANSACTIONS = 100
 
 Reader = Callable[[Database, Principal], Awaitable[BaseModel]]
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def resource(mcp: MCPServer, uri: str, *, name: str, title: str, mime_type: str) -> Callable[[F], F]:
+    """`@mcp.resource(...)` with the function's domain errors translated once (`server/errors.py`)."""
+
+    def register(fn: F) -> F:
+        mcp.resource(uri, name=name, title=title, mime_type=mime_type)(translate_resource_errors(uri)(fn))
+        return fn
+
+    return register
 
 
 def _id(value: str) -> int:
@@ -30,36 +42,35 @@ def _id(value: str) -> int:
 
 
 def register(mcp: MCPServer, state: ServerState) -> None:
-    async def read(uri: str, reader: Reader) -> str:
-        with resource_errors(uri):
-            principal = await resolve_principal(state)
-            return (await reader(state.db, principal)).model_dump_json(indent=2)
+    async def read(reader: Reader) -> str:
+        principal = await resolve_principal(state)
+        return (await reader(state.db, principal)).model_dump_json(indent=2)
 
-    @mcp.resource("finance://me", name="me", title="Who am I", mime_type=JSON)
+    @resource(mcp, "finance://me", name="me", title="Who am I", mime_type=JSON)
     async def me() -> str:
         """The signed-in user, household, role and permissions."""
 
         async def reader(_db: Database, p: Principal) -> BaseModel:
             return describe(p)
 
-        return await read("finance://me", reader)
+        return await read(reader)
 
-    @mcp.resource("finance://accounts", name="accounts", title="Accounts", mime_type=JSON)
+    @resource(mcp, "finance://accounts", name="accounts", title="Accounts", mime_type=JSON)
     async def all_accounts() -> str:
         """Every account of the household with its balance."""
-        return await read("finance://accounts", accounts.list_accounts)
+        return await read(accounts.list_accounts)
 
-    @mcp.resource("finance://accounts/{account_id}", name="account", title="Account", mime_type=JSON)
+    @resource(mcp, "finance://accounts/{account_id}", name="account", title="Account", mime_type=JSON)
     async def account(account_id: str) -> str:
         """One account with its balance."""
-        uri = f"finance://accounts/{account_id}"
 
         async def reader(db: Database, p: Principal) -> BaseModel:
             return await accounts.get_account(db, p, _id(account_id))
 
-        return await read(uri, reader)
+        return await read(reader)
 
-    @mcp.resource(
+    @resource(
+        mcp,
         "finance://accounts/{account_id}/transactions",
         name="account_transactions",
         title="Recent transactions of an account",
@@ -67,20 +78,18 @@ def register(mcp: MCPServer, state: ServerState) -> None:
     )
     async def account_transactions(account_id: str) -> str:
         """The latest 100 transactions of one account, newest first."""
-        uri = f"finance://accounts/{account_id}/transactions"
 
         async def reader(db: Database, p: Principal) -> BaseModel:
             filters = TransactionFilter(account_id=_id(account_id))
             return await transactions.list_transactions(db, p, filters, limit=RECENT_TRANSACTIONS)
 
-        return await read(uri, reader)
+        return await read(reader)
 
-    @mcp.resource("finance://transactions/{transaction_id}", name="transaction", title="Transaction", mime_type=JSON)
+    @resource(mcp, "finance://transactions/{transaction_id}", name="transaction", title="Transaction", mime_type=JSON)
     async def transaction(transaction_id: str) -> str:
         """One transaction."""
-        uri = f"finance://transactions/{transaction_id}"
 
         async def reader(db: Database, p: Principal) -> BaseModel:
             return await transactions.get_transaction(db, p, _id(transaction_id))
 
-        return await read(uri, reader)
+        return await read(reader)

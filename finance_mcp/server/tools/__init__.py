@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer, Resolve
@@ -12,6 +12,7 @@ from mcp.types import ToolAnnotations
 from finance_mcp.db.database import Database
 from finance_mcp.domain.principals import Principal
 from finance_mcp.server.dependencies import current_principal, database
+from finance_mcp.server.errors import translate_tool_errors
 
 CurrentPrincipal = Annotated[Principal, Resolve(current_principal)]
 Db = Annotated[Database, Resolve(database)]
@@ -21,14 +22,16 @@ CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempoten
 UPDATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 DELETE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False)
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
 def tool(mcp: MCPServer, *, title: str, annotations: ToolAnnotations) -> Callable[[F], F]:
-    """`@mcp.tool(...)` with the docstring, cleanly dedented, as the description the model reads."""
+    """`@mcp.tool(...)` with the docstring, cleanly dedented, as the description the model reads, and the
+    body's domain and validation errors translated once (`server/errors.py`)."""
 
     def register(fn: F) -> F:
-        mcp.tool(title=title, annotations=annotations, description=inspect.cleandoc(fn.__doc__ or ""))(fn)
+        description = inspect.cleandoc(fn.__doc__ or "")
+        mcp.tool(title=title, annotations=annotations, description=description)(translate_tool_errors(fn))
         refuse_unknown_arguments(mcp, fn.__name__)
         return fn
 

@@ -19,7 +19,7 @@ from finance_mcp.schemas.accounts import (
 )
 from finance_mcp.schemas.common import AmountIn, Currency, Name
 from finance_mcp.server.confirm import NOT_ASKED, Confirmation, Question, ask, can_ask, refusal
-from finance_mcp.server.errors import tool_errors
+from finance_mcp.server.errors import translate_tool_errors
 from finance_mcp.server.tools import CREATE, DELETE, READ, UPDATE, CurrentPrincipal, Db, tool
 from finance_mcp.services import accounts
 from finance_mcp.services.accounts import AccountDeletion
@@ -27,12 +27,12 @@ from finance_mcp.services.accounts import AccountDeletion
 AccountId = Annotated[int, Field(ge=1, description="Account id, from list_accounts")]
 
 
+@translate_tool_errors
 async def ask_before_deleting_account(account_id: int, principal: CurrentPrincipal, db: Db, ctx: Context) -> Question:
     """A missing, foreign or forbidden account is refused here, before the person is asked anything."""
     if not can_ask(ctx):
         return NOT_ASKED
-    with tool_errors():
-        return ask(deletion_question(await accounts.preview_account_deletion(db, principal, account_id)))
+    return ask(deletion_question(await accounts.preview_account_deletion(db, principal, account_id)))
 
 
 def deletion_question(doomed: AccountDeletion) -> str:
@@ -67,11 +67,8 @@ def register(mcp: MCPServer) -> None:
         Its balance starts at opening_balance and then follows the transactions recorded on it.
         Returns the account; use its id with create_transaction.
         """
-        with tool_errors():
-            data = AccountCreate(
-                name=name, account_type=account_type, currency=currency, opening_balance=opening_balance
-            )
-            return await accounts.create_account(db, principal, data)
+        data = AccountCreate(name=name, account_type=account_type, currency=currency, opening_balance=opening_balance)
+        return await accounts.create_account(db, principal, data)
 
     @tool(mcp, title="List accounts", annotations=READ)
     async def list_accounts(principal: CurrentPrincipal, db: Db) -> AccountList:
@@ -79,14 +76,12 @@ def register(mcp: MCPServer) -> None:
 
         Start here to find account ids for other tools.
         """
-        with tool_errors():
-            return await accounts.list_accounts(db, principal)
+        return await accounts.list_accounts(db, principal)
 
     @tool(mcp, title="Get account", annotations=READ)
     async def get_account(account_id: AccountId, principal: CurrentPrincipal, db: Db) -> AccountRead:
         """Return one account with its current balance."""
-        with tool_errors():
-            return await accounts.get_account(db, principal, account_id)
+        return await accounts.get_account(db, principal, account_id)
 
     @tool(mcp, title="Update account", annotations=UPDATE)
     async def update_account(
@@ -97,9 +92,8 @@ def register(mcp: MCPServer) -> None:
         account_type: Annotated[AccountType | None, Field(description="New type; null leaves it unchanged")] = None,
     ) -> AccountRead:
         """Rename an account or change its type. Balances change only through transactions."""
-        with tool_errors():
-            data = AccountUpdate(name=name, account_type=account_type)
-            return await accounts.update_account(db, principal, account_id, data)
+        data = AccountUpdate(name=name, account_type=account_type)
+        return await accounts.update_account(db, principal, account_id, data)
 
     @tool(mcp, title="Delete account", annotations=DELETE)
     async def delete_account(
@@ -123,5 +117,4 @@ def register(mcp: MCPServer) -> None:
                 not_confirmed=refused.not_confirmed,
                 note=refused.note,
             )
-        with tool_errors():
-            return await accounts.delete_account(db, principal, account_id)
+        return await accounts.delete_account(db, principal, account_id)

@@ -8,9 +8,15 @@ from typing import Annotated
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field, StringConstraints
 
-from finance_mcp.domain.periods import Interval
-from finance_mcp.schemas.analytics import CashFlow, CategoryTrends, GroupBy, NetWorth, SpendingSummary, TopMerchants
-from finance_mcp.server.errors import tool_errors
+from finance_mcp.schemas.analytics import (
+    CashFlow,
+    CategoryTrends,
+    GroupBy,
+    Interval,
+    NetWorth,
+    SpendingSummary,
+    TopMerchants,
+)
 from finance_mcp.server.tools import READ, CurrentPrincipal, Db, tool
 from finance_mcp.services import analytics
 from finance_mcp.services import net_worth as net_worth_service
@@ -46,11 +52,10 @@ def register(mcp: MCPServer) -> None:
         Transfers (category 'transfer', any case) are not spending or income. To see the transactions
         behind a group, call list_transactions with the same dates and that category or merchant.
         """
-        with tool_errors():
-            return await analytics.spending_summary(
-                db, principal, start=start_date, end=end_date, group_by=group_by,
-                account_ids=account_ids, include_income=include_income, limit=limit,
-            )  # fmt: skip
+        return await analytics.spending_summary(
+            db, principal, start=start_date, end=end_date, group_by=group_by,
+            account_ids=account_ids, include_income=include_income, limit=limit,
+        )  # fmt: skip
 
     @tool(mcp, title="Cash flow", annotations=READ)
     async def cash_flow(
@@ -67,10 +72,9 @@ def register(mcp: MCPServer) -> None:
         Expenses are money out as a positive amount; net = income - expenses. Transfers (category
         'transfer', any case) are not income or expenses.
         """
-        with tool_errors():
-            return await analytics.cash_flow(
-                db, principal, start=start_date, end=end_date, interval=interval, account_ids=account_ids
-            )
+        return await analytics.cash_flow(
+            db, principal, start=start_date, end=end_date, interval=interval, account_ids=account_ids
+        )
 
     @tool(mcp, title="Net worth", annotations=READ)
     async def net_worth(
@@ -88,8 +92,7 @@ def register(mcp: MCPServer) -> None:
         period ending at as_of. A balance is the opening balance plus every transaction dated on or
         before the day, transfers included.
         """
-        with tool_errors():
-            return await net_worth_service.net_worth(db, principal, as_of=as_of, interval=interval, history=periods)
+        return await net_worth_service.net_worth(db, principal, as_of=as_of, interval=interval, history=periods)
 
     @tool(mcp, title="Top merchants", annotations=READ)
     async def top_merchants(
@@ -105,10 +108,9 @@ def register(mcp: MCPServer) -> None:
         Also gives the period's total spending and how much of it has no merchant. Transfers (category
         'transfer', any case) are not spending.
         """
-        with tool_errors():
-            return await analytics.top_merchants(
-                db, principal, start=start_date, end=end_date, limit=limit, account_ids=account_ids
-            )
+        return await analytics.top_merchants(
+            db, principal, start=start_date, end=end_date, limit=limit, account_ids=account_ids
+        )
 
     @tool(mcp, title="Category trends", annotations=READ)
     async def category_trends(
@@ -130,7 +132,4 @@ def register(mcp: MCPServer) -> None:
         Without categories, follows the 10 categories with the most spending in the window. Empty months
         are zero. Transfers (category 'transfer', any case) are not spending or income.
         """
-        with tool_errors():
-            return await analytics.category_trends(
-                db, principal, categories=categories, months=months, end_month=end_month
-            )
+        return await analytics.category_trends(db, principal, categories=categories, months=months, end_month=end_month)

@@ -17,7 +17,6 @@ from finance_mcp.schemas.api_keys import (
     KeyName,
     KeyScopes,
 )
-from finance_mcp.server.errors import tool_errors
 from finance_mcp.server.tools import CREATE, DELETE, READ, CurrentPrincipal, Db, tool
 from finance_mcp.services import api_keys
 
@@ -39,9 +38,8 @@ def register(mcp: MCPServer, *, unchecked_max_days: int) -> None:
         The result says whether the key is re-checked with MCP_Auth (follows the person's role): pass on
         its `notice` to the user when there is one.
         """
-        with tool_errors():
-            data = ApiKeyCreate(name=name, scopes=scopes, expires_in_days=expires_in_days)
-            return await api_keys.create_api_key(db, principal, data, unchecked_max_days=unchecked_max_days)
+        data = ApiKeyCreate(name=name, scopes=scopes, expires_in_days=expires_in_days)
+        return await api_keys.create_api_key(db, principal, data, unchecked_max_days=unchecked_max_days)
 
     @tool(mcp, title="List API keys", annotations=READ)
     async def list_api_keys(principal: CurrentPrincipal, db: Db) -> ApiKeyList:
@@ -49,8 +47,7 @@ def register(mcp: MCPServer, *, unchecked_max_days: int) -> None:
 
         Secrets are never shown again; the prefix helps recognise a key. Use an id with revoke_api_key.
         """
-        with tool_errors():
-            return await api_keys.list_api_keys(db, principal)
+        return await api_keys.list_api_keys(db, principal)
 
     @tool(mcp, title="Revoke API key", annotations=DELETE)
     async def revoke_api_key(
@@ -62,5 +59,4 @@ def register(mcp: MCPServer, *, unchecked_max_days: int) -> None:
 
         Admins and owners may revoke any key of the household, e.g. one of a member who left.
         """
-        with tool_errors():
-            return await api_keys.revoke_api_key(db, principal, key_id)
+        return await api_keys.revoke_api_key(db, principal, key_id)

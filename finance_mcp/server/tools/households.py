@@ -5,7 +5,6 @@ from __future__ import annotations
 from mcp.server.mcpserver import MCPServer
 
 from finance_mcp.schemas.households import WhoAmI
-from finance_mcp.server.errors import tool_errors
 from finance_mcp.server.tools import READ, CurrentPrincipal, tool
 from finance_mcp.services.households import describe
 
@@ -17,5 +16,4 @@ def register(mcp: MCPServer) -> None:
 
         Call this first if unsure whether you may change data (permissions lists read/write/admin/owner).
         """
-        with tool_errors():
-            return describe(principal)
+        return describe(principal)

@@ -30,7 +30,6 @@ from finance_mcp.schemas.transactions import (
     TransactionUpdate,
     TransactionUpdated,
 )
-from finance_mcp.server.errors import tool_errors
 from finance_mcp.server.tools import CREATE, DELETE, READ, UPDATE, CurrentPrincipal, Db, tool
 from finance_mcp.services import transactions as service
 
@@ -63,19 +62,18 @@ def register(mcp: MCPServer) -> None:
         Use a negative amount for spending or withdrawals and a positive one for income or deposits.
         For many rows at once (a statement import), use create_transactions_batch.
         """
-        with tool_errors():
-            fields = TransactionFields(
-                amount=amount,
-                date=date,
-                category=category,
-                description=description,
-                merchant=merchant,
-                location=location,
-                tags=tags,
-                der_category=der_category,
-                der_merchant=der_merchant,
-            )
-            return await service.record_transaction(db, principal, account_id, fields)
+        fields = TransactionFields(
+            amount=amount,
+            date=date,
+            category=category,
+            description=description,
+            merchant=merchant,
+            location=location,
+            tags=tags,
+            der_category=der_category,
+            der_merchant=der_merchant,
+        )
+        return await service.record_transaction(db, principal, account_id, fields)
 
     @tool(mcp, title="Record many transactions", annotations=CREATE)
     async def create_transactions_batch(
@@ -96,8 +94,7 @@ def register(mcp: MCPServer) -> None:
         If any item is invalid, nothing is recorded and the error names the item. Returns the stored
         transactions in input order, their count and sum, and the account's new balance.
         """
-        with tool_errors():
-            return await service.record_batch(db, principal, account_id, transactions)
+        return await service.record_batch(db, principal, account_id, transactions)
 
     @tool(mcp, title="Find transactions", annotations=READ)
     async def list_transactions(
@@ -130,27 +127,25 @@ def register(mcp: MCPServer) -> None:
         Returns one page, the total number of matches, and next_cursor: call again with the same
         filters and cursor=next_cursor to get the next page; it is null on the last page.
         """
-        with tool_errors():
-            filters = TransactionFilter(
-                account_id=account_id,
-                start_date=start_date,
-                end_date=end_date,
-                category=category,
-                der_category=der_category,
-                merchant=merchant,
-                der_merchant=der_merchant,
-                tags=tags,
-                min_amount=min_amount,
-                max_amount=max_amount,
-                search=search,
-            )
-            return await service.list_transactions(db, principal, filters, limit=limit, cursor=cursor)
+        filters = TransactionFilter(
+            account_id=account_id,
+            start_date=start_date,
+            end_date=end_date,
+            category=category,
+            der_category=der_category,
+            merchant=merchant,
+            der_merchant=der_merchant,
+            tags=tags,
+            min_amount=min_amount,
+            max_amount=max_amount,
+            search=search,
+        )
+        return await service.list_transactions(db, principal, filters, limit=limit, cursor=cursor)
 
     @tool(mcp, title="Get transaction", annotations=READ)
     async def get_transaction(transaction_id: TransactionId, principal: CurrentPrincipal, db: Db) -> TransactionRead:
         """Return one transaction."""
-        with tool_errors():
-            return await service.get_transaction(db, principal, transaction_id)
+        return await service.get_transaction(db, principal, transaction_id)
 
     @tool(mcp, title="Update transaction", annotations=UPDATE)
     async def update_transaction(
@@ -178,26 +173,24 @@ def register(mcp: MCPServer) -> None:
         To empty an optional field, list it in clear_fields. Changing the amount or moving the
         transaction to another account updates the balances; all touched balances are returned.
         """
-        with tool_errors():
-            changes = TransactionUpdate(
-                account_id=account_id,
-                amount=amount,
-                date=date,
-                category=category,
-                description=description,
-                merchant=merchant,
-                location=location,
-                tags=tags,
-                der_category=der_category,
-                der_merchant=der_merchant,
-                clear_fields=clear_fields or [],
-            )
-            return await service.update_transaction(db, principal, transaction_id, changes)
+        changes = TransactionUpdate(
+            account_id=account_id,
+            amount=amount,
+            date=date,
+            category=category,
+            description=description,
+            merchant=merchant,
+            location=location,
+            tags=tags,
+            der_category=der_category,
+            der_merchant=der_merchant,
+            clear_fields=clear_fields or [],
+        )
+        return await service.update_transaction(db, principal, transaction_id, changes)
 
     @tool(mcp, title="Delete transaction", annotations=DELETE)
     async def delete_transaction(
         transaction_id: TransactionId, principal: CurrentPrincipal, db: Db
     ) -> TransactionDeleted:
         """Permanently delete one transaction and take its amount back out of the account's balance."""
-        with tool_errors():
-            return await service.delete_transaction(db, principal, transaction_id)
+        return await service.delete_transaction(db, principal, transaction_id)
