@@ -42,7 +42,7 @@ def fresh_tenant_id() -> str:
 
 
 def claims(tenant: Any, **changes: Any) -> dict[str, Any]:
-    """MCP_Auth's seven claims (reference/mcp_auth.md §2); `None` removes one."""
+    """MCP_Auth's seven claims (its token contract); `None` removes one."""
     now = int(time.time())
     base = {"sub": fresh_sub(), "email": "p@example.com", "tenant_id": tenant, "role": "OWNER"}
     base |= {"exp": now + 900, "iat": now, "scopes": []}
