@@ -27,8 +27,8 @@ import pytest
 
 from finance_mcp.db.migrate import upgrade
 from tests.conftest import _pg_admin  # pyright: ignore[reportPrivateUsage]
-from tests.e2e.conftest import SECRET, connector, drain_output, start_server, stop_server
 from tests.e2e.helpers import fresh_tenant, ok
+from tests.e2e.servers import SECRET, connector, drain_output, start_server, stop_server
 from tests.reliability.dumps import database_dump
 from tests.test_cli import SERVER_VARIABLES
 

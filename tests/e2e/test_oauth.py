@@ -15,7 +15,6 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 
 from finance_mcp.crypto import derive_key
-from tests.e2e.conftest import SECRET, RunningServer
 from tests.e2e.helpers import (
     LEGACY_WIRE,
     bearer,
@@ -44,6 +43,7 @@ from tests.e2e.oauth_helpers import (
     submit,
     tokens_for,
 )
+from tests.e2e.servers import SECRET, RunningServer
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,7 @@ import pytest
 
 from finance_mcp.db.migrate import head_revision
 from tests import readme_sections
-from tests.e2e.conftest import drain_output, start_server, stop_server
+from tests.e2e.servers import drain_output, start_server, stop_server
 
 README = readme_sections.README.read_text()
 BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, re.S)

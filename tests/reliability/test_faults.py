@@ -30,8 +30,8 @@ import pytest
 from mcp import Client, MCPError
 
 from finance_mcp.db.migrate import upgrade
-from tests.e2e.conftest import RunningServer, drain_output, start_server, stop_server
 from tests.e2e.helpers import assert_safe, bearer, call, make_account, new_wire_headers, text_of, tool_call_body
+from tests.e2e.servers import RunningServer, drain_output, start_server, stop_server
 from tests.reliability import postgres
 from tests.reliability.clients import mcp_client
 from tests.reliability.dumps import asyncpg_dsn, sqlite_path

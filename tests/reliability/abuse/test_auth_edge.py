@@ -15,18 +15,11 @@ import httpx2
 import jwt
 import pytest
 
-from tests.e2e.conftest import (
-    SECRET,
-    RunningServer,
-    bridge_server,
-    drain_output,
-    mcp_auth,
-    start_server,
-    stop_server,
-)
+from tests.e2e.conftest import bridge_server, mcp_auth
 from tests.e2e.helpers import bearer, fresh_sub, jsonrpc_message, post_tool_call
 from tests.e2e.mcp_auth_stand_in import McpAuthStandIn
 from tests.e2e.oauth_helpers import new_household, new_member
+from tests.e2e.servers import SECRET, RunningServer, drain_output, start_server, stop_server
 from tests.reliability.conftest import server
 
 __all__ = ["bridge_server", "mcp_auth", "server"]

@@ -15,7 +15,6 @@ import httpx2
 import pytest
 from anyio.abc import TaskStatus
 
-from tests.e2e.conftest import RunningServer, connector, drain_output, start_server, stop_server
 from tests.e2e.helpers import (
     MISSING_ID,
     balance,
@@ -26,6 +25,7 @@ from tests.e2e.helpers import (
     refusal,
     snapshot,
 )
+from tests.e2e.servers import RunningServer, connector, drain_output, start_server, stop_server
 from tests.reliability.abuse.conftest import (
     ACCOUNTS,
     ALL_SESSIONS,
