@@ -79,7 +79,7 @@ async def ab(args: argparse.Namespace) -> None:
 
 
 def arguments() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.ab", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--whatif", required=True, help=f"comma-separated, of {', '.join(KNOWN)}")
     parser.add_argument("--workloads", nargs="+", default=["ping", "w1_hot"])

@@ -50,7 +50,9 @@ class Person:
         if self.before_first_answer is not None and not self.questions:
             await self.before_first_answer()
         self.questions.append(params)
-        content = {"confirm": self.confirm} if self.action == "accept" else None
+        content: dict[str, str | int | float | bool | list[str] | None] | None = None
+        if self.action == "accept":
+            content = {"confirm": self.confirm}
         return ElicitResult(action=self.action, content=content)
 
 

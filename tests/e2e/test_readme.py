@@ -25,9 +25,10 @@ BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, re.S)
 def test_the_generated_readme_sections_match_the_code(section):
     expected = readme_sections.sync(README)
     pattern = readme_sections.marked(section)
-    assert pattern.search(README).group(2) == pattern.search(expected).group(2), (
-        "README is stale: run .venv/bin/python -m tests.readme_sections"
-    )
+    written, generated = pattern.search(README), pattern.search(expected)
+    assert written is not None
+    assert generated is not None
+    assert written.group(2) == generated.group(2), "README is stale: run .venv/bin/python -m tests.readme_sections"
 
 
 def test_every_shell_command_in_the_readme_is_one_the_suite_runs():

@@ -66,7 +66,7 @@ async def run(url: str, statement: Executable, **params: Any) -> Any:
     try:
         async with database.connect(write=True) as conn:
             result = await conn.execute(statement, params)
-            value = result.scalar() if result.returns_rows else None
+            value = result.scalar() if result.returns_rows else None  # pyright: ignore[reportAttributeAccessIssue]
             await conn.commit()
         return value
     finally:
