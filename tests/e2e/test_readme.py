@@ -32,7 +32,7 @@ def test_the_generated_readme_sections_match_the_code(section):
 
 
 def test_every_shell_command_in_the_readme_is_one_the_suite_runs():
-    """make run / make test run in CI; the CLI commands are exercised below and in tests/test_cli.py."""
+    """make run / make test run in CI; the CLI commands are exercised below and in tests/cli/test_cli.py."""
     commands = [line for lang, body in BLOCKS if lang == "bash" for line in body.strip().splitlines()]
     allowed = ("make run", "make test", ".venv/bin/finance-mcp serve", ".venv/bin/finance-mcp migrate")
     allowed += (".venv/bin/finance-mcp token", ".venv/bin/finance-mcp backup", ".venv/bin/finance-mcp --version")

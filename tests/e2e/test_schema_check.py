@@ -24,7 +24,7 @@ from finance_mcp.db.migrate import downgrade, head_revision, upgrade
 from finance_mcp.db.schema import SCHEMA_MESSAGE
 from tests.e2e.helpers import fresh_tenant, ok, text_of
 from tests.e2e.servers import SECRET, connector, drain_output, free_port, start_server, stop_server
-from tests.test_cli import run_cli
+from tests.cli.test_cli import run_cli
 
 NOT_MIGRATED = {
     "status": "unhealthy",
