@@ -26,11 +26,11 @@ import asyncpg
 import pytest
 
 from finance_mcp.db.migrate import upgrade
+from tests.cli.test_cli import SERVER_VARIABLES
 from tests.conftest import _pg_admin  # pyright: ignore[reportPrivateUsage]
 from tests.e2e.helpers import fresh_tenant, ok
 from tests.e2e.servers import SECRET, connector, drain_output, start_server, stop_server
 from tests.reliability.dumps import database_dump
-from tests.cli.test_cli import SERVER_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTION = (ROOT / "docs" / "DEPLOYMENT.md").read_text().split("## Backups and restore", 1)[1].split("\n## ", 1)[0]
