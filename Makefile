@@ -70,7 +70,7 @@ soak: install
 # only, so CI stays well inside its time limit; `make test-pythons PYTHON_TESTS=tests` runs everything.
 # Interpreters: pyenv's builds, as on CI's machine; override with PYTHONS="...".
 PYTHONS ?= /root/.pyenv/versions/3.12.1/bin/python3.12 /root/.pyenv/versions/3.13.0/bin/python3.13
-PYTHON_TESTS ?= tests/services tests/packaging $(wildcard tests/test_*.py) tests/e2e/test_smoke_e2e.py tests/e2e/test_tools.py
+PYTHON_TESTS ?= tests/services tests/repositories tests/db tests/server tests/cli tests/packaging $(wildcard tests/test_*.py) tests/e2e/test_smoke_e2e.py
 .PHONY: test-pythons
 test-pythons: node-tools
 	set -e; for py in $(PYTHONS); do \

@@ -78,8 +78,8 @@ async def ab(args: argparse.Namespace) -> None:
         print(f"| {key} | {base:.0f} | {new:.0f} | {new / base - 1:+.0%} | {bc:.2f} | {nc:.2f} | {nc / bc - 1:+.0%} |")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.split("\n\n")[0])
+def arguments() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench.ab", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--whatif", required=True, help=f"comma-separated, of {', '.join(KNOWN)}")
     parser.add_argument("--workloads", nargs="+", default=["ping", "w1_hot"])
@@ -89,7 +89,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--measure", type=float, default=3.0)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
     os.sched_setaffinity(0, {0})
     asyncio.run(ab(args))
 

@@ -427,7 +427,7 @@ async def server_version(url: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="bench/analytics.py", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="bench/analytics.py", description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--noise-households", type=int, default=4)
     parser.add_argument("--noise-rows", type=int, default=100_000, help="per noise household")

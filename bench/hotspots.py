@@ -146,7 +146,7 @@ async def profile(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.hotspots", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.hotspots", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--workload", default="w1_hot")
     parser.add_argument("--wire", choices=["stateless", "stateful", "modern"], default="stateless")

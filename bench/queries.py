@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import random
 import time
 from collections import Counter
@@ -94,7 +95,9 @@ async def calls(db: Database, seeded: Seed, hot_row: int) -> dict[str, Call]:
     account = big.account_ids[0]
 
     def fields() -> TransactionFields:
-        return TransactionFields(amount=Decimal(rng.randint(-9999, 9999)) / 100, date="2026-03-01", category="Food")
+        return TransactionFields(
+            amount=Decimal(rng.randint(-9999, 9999)) / 100, date=dt.date(2026, 3, 1), category="Food"
+        )
 
     async def paging() -> int:
         cursor, pages = None, 0
@@ -102,7 +105,7 @@ async def calls(db: Database, seeded: Seed, hot_row: int) -> dict[str, Call]:
             page = await transactions.list_transactions(
                 db,
                 p_big,
-                TransactionFilter(start_date="2025-06-01", end_date="2025-06-30"),
+                TransactionFilter(start_date=dt.date(2025, 6, 1), end_date=dt.date(2025, 6, 30)),
                 limit=500,
                 cursor=cursor,
             )
@@ -142,7 +145,7 @@ async def measure(url: str, n: int) -> list[tuple[str, float, float, Counter[str
             db,
             hot_principal,
             seeded.hot.account_ids[0],
-            TransactionFields(amount=Decimal("1.00"), date="2026-01-01", category="x"),
+            TransactionFields(amount=Decimal("1.00"), date=dt.date(2026, 1, 1), category="x"),
         )
         table: list[tuple[str, float, float, Counter[str]]] = []
         for name, call in (await calls(db, seeded, created.transaction.id)).items():
@@ -188,7 +191,7 @@ async def main_async(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.queries", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.queries", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"])
     parser.add_argument("--calls", type=int, default=300)
     asyncio.run(main_async(parser.parse_args()))

@@ -511,8 +511,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     databases = [db for db in args.only if db == "sqlite" or pg_version is not None]
     configs = [c for c in CONFIGS if not args.configs or c.label in args.configs]
     results: list[dict[str, Any]] = []
+    seeded_json: dict[str, Any] | None = None
     for db in databases:
         seeded = await prepare(db)
+        seeded_json = seeded.to_json()
         try:
             for config in configs:
                 results.append(await run_config(config, db, seeded, secret, args, log_dir))
@@ -530,7 +532,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "warmup_s": args.warmup,
         "measure_s": args.measure,
         "machine": machine(pg_version),
-        "seed": seeded.to_json() if databases else None,
+        "seed": seeded_json,
         "configs": results,
         "targets": report.targets(results, duration),
         "duration_s": duration,
@@ -538,7 +540,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"])
     parser.add_argument("--configs", nargs="*", help="configurations to run: 1w-stateless 1w-stateful 2w-... scaling")
     parser.add_argument("--workloads", nargs="*", help="only these workloads (ping always runs), e.g. w1_hot w4")

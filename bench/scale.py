@@ -157,7 +157,7 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=["pgbouncer", "replica"], default=["pgbouncer", "replica"])
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per scenario")
     parser.add_argument("--measure", type=float, default=8.0, help="seconds measured per scenario")

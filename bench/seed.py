@@ -245,7 +245,7 @@ async def ledger(url: str) -> Ledger:
     try:
         async with db.connect(write=False) as conn:
             result = await conn.execute(_LEDGER)
-            raw = list(result.all())
+            raw = [tuple(row) for row in result.all()]
     finally:
         await db.dispose()
     rows: dict[int, int] = {}

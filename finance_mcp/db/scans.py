@@ -36,7 +36,8 @@ TOO_SLOW_MESSAGE = (
     "That question reads too many rows to answer within {seconds:g} s, so it was stopped; nothing was changed. "
     "Narrow the range (fewer months, fewer accounts, or a more specific filter or search) and ask again."
 )
-# About 30 µs of SQLite work between checks: a stop is prompt, and the Python call costs well under 1 %.
+# SQLite instructions between progress checks: few enough that a stop is prompt, many enough that the Python
+# callback stays a negligible share of the scan (figures: docs/PERFORMANCE.md, "Figures behind the code").
 PROGRESS_STEPS = 1000
 # PostgreSQL's "canceling statement due to statement timeout" (query_canceled).
 QUERY_CANCELED = "57014"

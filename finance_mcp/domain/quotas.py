@@ -65,7 +65,7 @@ def _reached(limit: str, what_to_do: str, setting: str) -> Conflict:
 def row_bytes(row: Mapping[Any, Any]) -> int:
     """The estimated storage of one transaction (see the module docstring)."""
     size = ROW_OVERHEAD
-    for name in TEXT_FIELDS:  # a plain loop: this runs on every create (about 1 µs)
+    for name in TEXT_FIELDS:  # a plain loop: this runs on every create
         value = row.get(name)
         if value:
             size += len(value.encode())

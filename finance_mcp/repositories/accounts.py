@@ -28,7 +28,8 @@ COLUMNS = (
     accounts.c.updated_at,
 )
 
-# Built once: statement construction per call costs more than the query itself (performance.md).
+# Built once: statement construction per call costs more than the query itself
+# (docs/PERFORMANCE.md, "Figures behind the code").
 _IN_HOUSEHOLD = accounts.c.household_id == bindparam("p_household")
 _BY_ID = (accounts.c.id == bindparam("p_account"), _IN_HOUSEHOLD)
 _INSERT = insert(accounts).returning(*COLUMNS)

@@ -3,7 +3,7 @@ then an `Identity`.
 
 The verifiers are the only code that reads raw claims, and they put them in one canonical form (`claims`).
 `check` answers an `AccessToken` or a `Rejected` that says why in words safe to send (`error_description` of
-the 401, see `server/challenge.py`); `verify_token`, the SDK's interface, answers `None` for a refusal.
+the 401, see `server/edge.py`); `verify_token`, the SDK's interface, answers `None` for a refusal.
 """
 
 from __future__ import annotations

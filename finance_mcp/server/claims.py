@@ -1,6 +1,6 @@
 """One canonical form for every claim a bearer token carries, or a refusal that says which claim is wrong.
 
-MCP_Auth writes `sub` and `tenant_id` as strings of its integer ids (reference/mcp_auth.md §2). A household
+MCP_Auth writes `sub` and `tenant_id` as strings of its integer ids (its token contract). A household
 and a user are found by these strings, so two spellings of one id would be two households: `"02"`, `" 2"`,
 `2.0` and `true` each made a new one. The rules:
 

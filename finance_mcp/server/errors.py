@@ -11,7 +11,7 @@ runs; `FinanceServer.call_tool` passes that `ValidationError` through `tool_erro
 
 Anything else is a crash and is left to the SDK: it logs the traceback at ERROR and answers with a generic
 message that names at most the tool, resource or prompt, so no SQL or stack trace reaches the caller
-(`tests/test_error_translation.py` holds it to that).
+(`tests/server/test_error_translation.py` holds it to that).
 """
 
 from __future__ import annotations

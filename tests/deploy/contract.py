@@ -1,5 +1,6 @@
 """The v1 contract walked end to end by one owner, every result checked: what the deployment tests run
-through PgBouncer, a replica and a failover to show the product still behaves as DESIGN.md says there."""
+through PgBouncer, a replica and a failover to show the product still behaves as the README's Tools section
+says there."""
 
 from __future__ import annotations
 

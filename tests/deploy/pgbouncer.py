@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.e2e.conftest import free_port
+from tests.e2e.servers import free_port
 
 BINARY = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 SYSTEM_USER = "postgres"

@@ -16,8 +16,8 @@ from mcp import Client
 
 from finance_mcp.db.database import UNAVAILABLE_MESSAGE
 from tests.deploy.clusters import Pair, primary_and_standby
-from tests.e2e.conftest import connector, drain_output, start_server, stop_server
 from tests.e2e.helpers import call, make_account, refusal, text_of
+from tests.e2e.servers import connector, drain_output, start_server, stop_server
 from tests.reliability import postgres
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]

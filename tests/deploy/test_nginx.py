@@ -23,8 +23,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import REQUIRE_POSTGRES as IN_CI
 from tests.deploy.tls import Certificates, make_certificates
-from tests.e2e.conftest import RunningServer, drain_output, free_port, start_server, stop_server
 from tests.e2e.helpers import CONTRACT_TOOLS, call, fresh_tenant, tool_call_body
+from tests.e2e.servers import RunningServer, drain_output, free_port, start_server, stop_server
 
 pytestmark = [pytest.mark.nginx, pytest.mark.e2e, pytest.mark.anyio]
 

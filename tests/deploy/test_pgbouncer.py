@@ -14,8 +14,8 @@ from finance_mcp.db.database import Database, open_database
 from finance_mcp.repositories.unit_of_work import unit_of_work
 from tests.deploy import pgbouncer
 from tests.deploy.contract import walk_contract
-from tests.e2e.conftest import connector, drain_output, start_server, stop_server
 from tests.e2e.helpers import fresh_sub, fresh_tenant
+from tests.e2e.servers import connector, drain_output, start_server, stop_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 

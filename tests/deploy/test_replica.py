@@ -16,8 +16,8 @@ from sqlalchemy import text
 from finance_mcp.db.replica import open_routed_database
 from tests.deploy.clusters import Pair, primary_and_standby, sql, wait_replayed
 from tests.deploy.contract import walk_contract
-from tests.e2e.conftest import RunningServer, connector, drain_output, free_port, start_server, stop_server
 from tests.e2e.helpers import call, fresh_sub, fresh_tenant, make_account
+from tests.e2e.servers import RunningServer, connector, drain_output, free_port, start_server, stop_server
 from tests.reliability import postgres
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]

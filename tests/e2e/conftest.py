@@ -1,106 +1,22 @@
-"""End-to-end fixtures: the real server (uvicorn, a free port, a subprocess) on each backend, and the
-SDK's own streamable-HTTP client talking to it with MCP_Auth-shaped tokens."""
+"""End-to-end fixtures: the real server (`servers.py`) on each backend, and clients connected to it."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator
 
-import httpx2
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
-from finance_mcp.cli.dev import mint_token
 from tests.e2e.mcp_auth_stand_in import McpAuthStandIn, serving
-
-SECRET = "e2e-secret-" + "k" * 40
-STARTUP_TIMEOUT = 60.0
-UNLIMITED_REGISTRATION = {"OAUTH_REGISTRATIONS_PER_ADDRESS": "1000000", "OAUTH_REGISTRATIONS_TOTAL": "1000000"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class RunningServer:
-    base_url: str
-    database_url: str
-    process: subprocess.Popen[str]
-    secret: str = SECRET
-    startup_log: list[str] = field(default_factory=list[str])  # stderr up to "Application startup complete"
-
-    @property
-    def mcp_url(self) -> str:
-        return f"{self.base_url}/mcp"
-
-    def token(self, *, tenant: str | None = None, sub: str | None = None, role: str | None = "OWNER", **kw: Any) -> str:
-        return mint_token(self.secret, sub=sub or str(uuid.uuid4().int % 10**9), tenant=tenant, role=role, **kw)
-
-
-def start_server(
-    database_url: str, *, env: dict[str, str] | None = None, args: list[str] | None = None
-) -> RunningServer:
-    """Start `finance-mcp serve` and wait (bounded) for uvicorn's start-up line."""
-    port = free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": SECRET,
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-        # The suites written before the login bridge and API keys test the server without them; the
-        # bridge's own suites turn them on (`bridge_server`).
-        "OAUTH_BRIDGE": "false",
-        "API_KEYS": "false",
-        # Every suite registers clients from 127.0.0.1 into the run's shared databases; only the
-        # registration-limit tests ask for a limit (their env overrides this).
-        **UNLIMITED_REGISTRATION,
-        **(env or {}),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "finance_mcp", "serve", "--port", str(port), *(args or [])],
-        env=environment,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    seen: list[str] = []
-    assert process.stderr is not None
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        if "Application startup complete" in line:
-            return RunningServer(f"http://127.0.0.1:{port}", database_url, process, startup_log=seen)
-    process.kill()
-    raise RuntimeError("server did not start:\n" + "".join(seen))
-
-
-def stop_server(server: RunningServer) -> None:
-    server.process.send_signal(signal.SIGINT)  # uvicorn exits cleanly, so coverage data is saved
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(timeout=10)
-    if server.process.stderr is not None:
-        server.process.stderr.close()
+from tests.e2e.servers import (
+    SECRET,
+    UNLIMITED_REGISTRATION,
+    Connect,
+    RunningServer,
+    connector,
+    drain_output,
+    start_server,
+    stop_server,
+)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -113,31 +29,10 @@ def server(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
     drain.join(timeout=10)
 
 
-def drain_output(server: RunningServer) -> threading.Thread:
-    """Read the server's log in the background so it never blocks on a full pipe."""
-    assert server.process.stderr is not None
-    thread = threading.Thread(target=server.process.stderr.read, daemon=True)
-    thread.start()
-    return thread
-
-
-Connect = Callable[..., AbstractAsyncContextManager[Client]]
-
-
 @pytest.fixture
 def connect(server: RunningServer) -> Connect:
     """`async with connect(token, mode="legacy") as client:`; modes: "auto" (2026-07-28) or "legacy"."""
     return connector(server)
-
-
-def connector(server: RunningServer) -> Connect:
-    @asynccontextmanager
-    async def open_client(token: str, *, mode: str = "auto") -> AsyncIterator[Client]:
-        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=httpx2.Timeout(30, read=60))
-        async with http, Client(streamable_http_client(server.mcp_url, http_client=http), mode=mode) as client:  # type: ignore[arg-type]
-            yield client
-
-    return open_client
 
 
 # ---- the login bridge and API keys, against a stand-in for MCP_Auth ------------------------------------

@@ -140,7 +140,8 @@ class McpAuthStandIn:
             return _unprocessable("missing", ["body", missing[0]], "Field required")
         for name in ("tenant_email", "email"):
             value = body.get(name)
-            if name in names and (not EMAIL.match(value) or value.lower().endswith(SPECIAL_USE)):
+            invalid = not isinstance(value, str) or not EMAIL.match(value) or value.lower().endswith(SPECIAL_USE)
+            if name in names and invalid:
                 return _unprocessable("value_error", ["body", name], f"value is not a valid email address: {value}")
         return {n: body[n] for n in names}
 

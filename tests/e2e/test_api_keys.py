@@ -10,10 +10,10 @@ import sys
 import httpx2
 import pytest
 
-from tests.e2e.conftest import SECRET, Connect, RunningServer
 from tests.e2e.helpers import bearer, call, fresh_tenant, jsonrpc_message, post_tool_call, refusal
 from tests.e2e.mcp_auth_stand_in import McpAuthStandIn
 from tests.e2e.oauth_helpers import new_household, new_member
+from tests.e2e.servers import SECRET, Connect, RunningServer
 
 pytestmark = pytest.mark.anyio
 

@@ -17,7 +17,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from mcp import MCPError
 
-from tests.e2e.conftest import SECRET, RunningServer, drain_output, start_server, stop_server
 from tests.e2e.helpers import (
     LEGACY_WIRE,
     bearer,
@@ -30,6 +29,7 @@ from tests.e2e.helpers import (
     post_tool_call,
     tool_call_body,
 )
+from tests.e2e.servers import SECRET, RunningServer, drain_output, start_server, stop_server
 
 pytestmark = pytest.mark.anyio
 

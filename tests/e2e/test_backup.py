@@ -26,11 +26,11 @@ import asyncpg
 import pytest
 
 from finance_mcp.db.migrate import upgrade
+from tests.cli.test_cli import SERVER_VARIABLES
 from tests.conftest import _pg_admin  # pyright: ignore[reportPrivateUsage]
-from tests.e2e.conftest import SECRET, connector, drain_output, start_server, stop_server
 from tests.e2e.helpers import fresh_tenant, ok
+from tests.e2e.servers import SECRET, connector, drain_output, start_server, stop_server
 from tests.reliability.dumps import database_dump
-from tests.test_cli import SERVER_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTION = (ROOT / "docs" / "DEPLOYMENT.md").read_text().split("## Backups and restore", 1)[1].split("\n## ", 1)[0]
@@ -180,11 +180,11 @@ async def test_a_backup_taken_while_the_server_writes_restores_consistent_and_co
         stop_server(running)
         drain.join(timeout=10)
 
-    restored_during = await anyio.to_thread.run_sync(backend.restore, during)
+    restored_during = await anyio.to_thread.run_sync(backend.restore, during)  # pyright: ignore[reportPossiblyUnboundVariable]
     snapshot = await audit(restored_during, account["id"])
     restored_quiet = await anyio.to_thread.run_sync(backend.restore, quiet)
 
-    assert acknowledged_before <= snapshot.rows <= sent_by_end
+    assert acknowledged_before <= snapshot.rows <= sent_by_end  # pyright: ignore[reportPossiblyUnboundVariable]
     assert snapshot.counter == snapshot.rows
     assert await audit(restored_quiet, account["id"]) == await audit(backend.live_url, account["id"])
     assert await database_dump(restored_quiet) == await database_dump(backend.live_url)

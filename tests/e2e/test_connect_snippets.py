@@ -16,10 +16,10 @@ import httpx2
 import pytest
 
 from tests.conftest import REQUIRE_POSTGRES as IN_CI
-from tests.e2e.conftest import SECRET, Connect, RunningServer
 from tests.e2e.helpers import bearer, call, fresh_tenant, jsonrpc_message, post_tool_call
 from tests.e2e.mcp_auth_stand_in import McpAuthStandIn
 from tests.e2e.oauth_helpers import new_household
+from tests.e2e.servers import SECRET, Connect, RunningServer
 from tests.e2e.test_oauth import MemoryStorage, PagePerson
 
 pytestmark = pytest.mark.anyio

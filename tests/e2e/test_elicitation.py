@@ -16,7 +16,6 @@ from mcp.client.session import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ElicitRequestFormParams, ElicitRequestParams, ElicitResult
 
-from tests.e2e.conftest import RunningServer, drain_output, start_server, stop_server
 from tests.e2e.helpers import (
     MISSING_ID,
     bearer,
@@ -30,6 +29,7 @@ from tests.e2e.helpers import (
     snapshot,
     tool_call_body,
 )
+from tests.e2e.servers import RunningServer, drain_output, start_server, stop_server
 
 pytestmark = pytest.mark.anyio
 
@@ -50,7 +50,9 @@ class Person:
         if self.before_first_answer is not None and not self.questions:
             await self.before_first_answer()
         self.questions.append(params)
-        content = {"confirm": self.confirm} if self.action == "accept" else None
+        content: dict[str, str | int | float | bool | list[str] | None] | None = None
+        if self.action == "accept":
+            content = {"confirm": self.confirm}
         return ElicitResult(action=self.action, content=content)
 
 

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 import httpx2
 import pytest
 
-from tests.e2e.conftest import SECRET, UNLIMITED_REGISTRATION, RunningServer, drain_output, start_server, stop_server
 from tests.e2e.helpers import bearer, post_tool_call
 from tests.e2e.mcp_auth_stand_in import McpAuthStandIn
 from tests.e2e.oauth_helpers import new_household, refresh, register, tokens_for
+from tests.e2e.servers import SECRET, UNLIMITED_REGISTRATION, RunningServer, drain_output, start_server, stop_server
 
 pytestmark = pytest.mark.anyio
 

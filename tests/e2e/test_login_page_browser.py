@@ -14,10 +14,10 @@ import httpx2
 import pytest
 
 from tests.conftest import REQUIRE_POSTGRES as IN_CI
-from tests.e2e.conftest import RunningServer
 from tests.e2e.helpers import bearer, jsonrpc_message, post_tool_call
 from tests.e2e.mcp_auth_stand_in import McpAuthStandIn
 from tests.e2e.oauth_helpers import Client, Person, authorize_url, exchange, new_household, new_member, pkce, register
+from tests.e2e.servers import RunningServer
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="!!! selenium missing: pip install -e '.[dev]' !!!")
 from selenium.common.exceptions import TimeoutException  # noqa: E402

@@ -13,9 +13,9 @@ from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from pydantic import AnyUrl
 
 from finance_mcp.crypto import derive_key
-from tests.e2e.conftest import SECRET, RunningServer
 from tests.e2e.helpers import (
     LEGACY_WIRE,
     bearer,
@@ -44,6 +44,7 @@ from tests.e2e.oauth_helpers import (
     submit,
     tokens_for,
 )
+from tests.e2e.servers import SECRET, RunningServer
 
 pytestmark = pytest.mark.anyio
 
@@ -95,7 +96,7 @@ def oauth_client(
         server.mcp_url,
         OAuthClientMetadata(
             client_name="SDK test client",
-            redirect_uris=["http://127.0.0.1:33418/callback"],
+            redirect_uris=[AnyUrl("http://127.0.0.1:33418/callback")],
             grant_types=["authorization_code", "refresh_token"],
             **metadata,
         ),
@@ -273,8 +274,8 @@ async def test_repeated_failures_from_one_address_slow_it_down_with_a_retry_afte
 
     assert statuses[:5] == [401] * 5
     assert statuses[-1] == 429
-    assert int(slowed.headers["retry-after"]) >= 1
-    assert "Too many failed sign-ins. Wait" in slowed.text
+    assert int(slowed.headers["retry-after"]) >= 1  # pyright: ignore[reportPossiblyUnboundVariable]
+    assert "Too many failed sign-ins. Wait" in slowed.text  # pyright: ignore[reportPossiblyUnboundVariable]
 
 
 async def test_a_totp_code_signs_in_through_login_user(bridge_server: RunningServer, mcp_auth: McpAuthStandIn) -> None:

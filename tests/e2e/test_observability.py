@@ -13,8 +13,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.e2e.conftest import Connect, RunningServer, connector, start_server, stop_server
 from tests.e2e.helpers import MISSING_ID, call, fresh_tenant, make_account
+from tests.e2e.servers import Connect, RunningServer, connector, start_server, stop_server
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,7 @@ import pytest
 
 from finance_mcp.db.migrate import head_revision
 from tests import readme_sections
-from tests.e2e.conftest import drain_output, start_server, stop_server
+from tests.e2e.servers import drain_output, start_server, stop_server
 
 README = readme_sections.README.read_text()
 BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, re.S)
@@ -25,13 +25,14 @@ BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, re.S)
 def test_the_generated_readme_sections_match_the_code(section):
     expected = readme_sections.sync(README)
     pattern = readme_sections.marked(section)
-    assert pattern.search(README).group(2) == pattern.search(expected).group(2), (
-        "README is stale: run .venv/bin/python -m tests.readme_sections"
-    )
+    written, generated = pattern.search(README), pattern.search(expected)
+    assert written is not None
+    assert generated is not None
+    assert written.group(2) == generated.group(2), "README is stale: run .venv/bin/python -m tests.readme_sections"
 
 
 def test_every_shell_command_in_the_readme_is_one_the_suite_runs():
-    """make run / make test run in CI; the CLI commands are exercised below and in tests/test_cli.py."""
+    """make run / make test run in CI; the CLI commands are exercised below and in tests/cli/test_cli.py."""
     commands = [line for lang, body in BLOCKS if lang == "bash" for line in body.strip().splitlines()]
     allowed = ("make run", "make test", ".venv/bin/finance-mcp serve", ".venv/bin/finance-mcp migrate")
     allowed += (".venv/bin/finance-mcp token", ".venv/bin/finance-mcp backup", ".venv/bin/finance-mcp --version")

@@ -22,9 +22,9 @@ from finance_mcp import __version__
 from finance_mcp.db.database import UNAVAILABLE_MESSAGE
 from finance_mcp.db.migrate import downgrade, head_revision, upgrade
 from finance_mcp.db.schema import SCHEMA_MESSAGE
-from tests.e2e.conftest import SECRET, connector, drain_output, free_port, start_server, stop_server
+from tests.cli.test_cli import run_cli
 from tests.e2e.helpers import fresh_tenant, ok, text_of
-from tests.test_cli import run_cli
+from tests.e2e.servers import SECRET, connector, drain_output, free_port, start_server, stop_server
 
 NOT_MIGRATED = {
     "status": "unhealthy",

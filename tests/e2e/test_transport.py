@@ -8,8 +8,8 @@ import httpx2
 import pytest
 
 from finance_mcp import __version__
-from tests.e2e.conftest import RunningServer, drain_output, start_server, stop_server
 from tests.e2e.helpers import bearer, fresh_tenant, jsonrpc_message, new_wire_headers, post_tool_call, tool_call_body
+from tests.e2e.servers import RunningServer, drain_output, start_server, stop_server
 
 pytestmark = pytest.mark.anyio
 

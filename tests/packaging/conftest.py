@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from finance_mcp.settings import Settings
-from tests.e2e.conftest import free_port
+from tests.e2e.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "packaging-secret-" + "k" * 32

@@ -90,10 +90,12 @@ def test_serve_refuses_a_database_that_was_never_migrated(
 async def test_migrate_then_serve_from_an_empty_directory_answers_a_tool_call(
     installed: Installed, empty_dir: Path, fresh_database_url: str, serve
 ) -> None:
-    env = {"SECRET_KEY": SECRET, "DATABASE_URL": fresh_database_url}
-    migrated = checked(run([installed.cli, "migrate"], cwd=empty_dir, **env))
+    migrated = checked(
+        run([installed.cli, "migrate"], cwd=empty_dir, SECRET_KEY=SECRET, DATABASE_URL=fresh_database_url)
+    )
     assert "latest schema" in migrated.stdout
-    token = checked(run([installed.cli, "token", "--tenant", "wheel-household"], cwd=empty_dir, **env)).stdout
+    mint = [installed.cli, "token", "--tenant", "wheel-household"]
+    token = checked(run(mint, cwd=empty_dir, SECRET_KEY=SECRET, DATABASE_URL=fresh_database_url)).stdout
     served = serve(fresh_database_url)
 
     health = httpx2.get(f"{served.base_url}/health")

@@ -83,7 +83,9 @@ class Dumper:
             return sqlite_dump(self.url)
         if self._conn is None:
             self._conn = await asyncpg.connect(asyncpg_dsn(self.url), timeout=10)
-        return await postgres_rows(self._conn)
+        conn = self._conn
+        assert conn is not None
+        return await postgres_rows(conn)
 
     async def close(self) -> None:
         if self._conn is not None:

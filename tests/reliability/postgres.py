@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.e2e.conftest import free_port
+from tests.e2e.servers import free_port
 
 BIN = Path(os.environ.get("FINANCE_MCP_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SYSTEM_USER = "postgres"

@@ -28,8 +28,8 @@ from mcp import Client
 
 from finance_mcp.db.migrate import upgrade
 from tests.conftest import PG_HOST, _pg_admin
-from tests.e2e.conftest import RunningServer, drain_output, start_server, stop_server
 from tests.e2e.helpers import text_of
+from tests.e2e.servers import RunningServer, drain_output, start_server, stop_server
 from tests.reliability.clients import mcp_client
 
 ACCOUNTS_PER_HOUSEHOLD = 3

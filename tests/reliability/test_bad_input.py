@@ -37,6 +37,7 @@ from tests.e2e.helpers import (
 )
 from tests.reliability.clients import SyncClient, open_client
 from tests.reliability.dumps import Dumper
+from tests.reliability.tallies import tally
 
 EXAMPLES = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "12"))
 INTERNAL_ERROR = -32603
@@ -46,7 +47,7 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-TALLY = {"calls": 0, "refused_as_tool_errors": 0, "refused_as_jsonrpc_errors": 0}
+TALLY = tally("bad input", "calls", "refused_as_tool_errors", "refused_as_jsonrpc_errors")
 
 
 @dataclass
@@ -457,7 +458,3 @@ def test_an_oversized_http_body_is_refused_by_the_server_and_stores_nothing(targ
             assert refused, (response.status_code, response.text[:300])
     assert refused
     assert target.dump() == before
-
-
-def test_the_fuzzing_tally_is_reported():
-    print(f"\nbad input: {TALLY}")  # noqa: T201

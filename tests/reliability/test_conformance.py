@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REQUIRE_POSTGRES as IN_CI
-from tests.e2e.conftest import RunningServer, drain_output, start_server, stop_server
+from tests.e2e.servers import RunningServer, drain_output, start_server, stop_server
 from tests.reliability.proxy import token_proxy
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -30,11 +30,12 @@ import pytest
 from mcp import Client, MCPError
 
 from finance_mcp.db.migrate import upgrade
-from tests.e2e.conftest import RunningServer, drain_output, start_server, stop_server
 from tests.e2e.helpers import assert_safe, bearer, call, make_account, new_wire_headers, text_of, tool_call_body
+from tests.e2e.servers import RunningServer, drain_output, start_server, stop_server
 from tests.reliability import postgres
 from tests.reliability.clients import mcp_client
 from tests.reliability.dumps import asyncpg_dsn, sqlite_path
+from tests.reliability.tallies import tally
 
 pytestmark = pytest.mark.anyio
 
@@ -43,14 +44,15 @@ WRITERS = 4
 OUTAGES = 2
 WAIT = 60  # seconds: the bound of every wait on an event
 BATCH = 1000
-TALLY = {
-    "outages": 0,
-    "writes_refused_while_down": 0,
-    "calls_refused_while_down": 0,
-    "server_kills": 0,
-    "batches_whole": 0,
-    "batches_absent": 0,
-}
+TALLY = tally(
+    "faults",
+    "outages",
+    "writes_refused_while_down",
+    "calls_refused_while_down",
+    "server_kills",
+    "batches_whole",
+    "batches_absent",
+)
 
 
 @pytest.fixture(scope="module")
@@ -367,7 +369,3 @@ async def test_a_server_killed_during_a_1000_item_batch_leaves_all_of_it_or_none
         TALLY["batches_whole"] += 1
         assert (rows, stored_total, tags) == (BATCH, total, 2 * BATCH)
         assert balance == opening + total
-
-
-def test_the_fault_tally_is_reported():
-    print(f"\nfaults: {TALLY}")  # noqa: T201

@@ -33,6 +33,7 @@ from mcp import MCPError
 
 from tests.e2e.helpers import assert_safe, text_of
 from tests.reliability.clients import SyncClient, everything_said, open_client
+from tests.reliability.tallies import tally
 
 HOUSEHOLDS = 3
 ROLES = ("owner", "admin", "member", "viewer")
@@ -44,7 +45,7 @@ STEPS = int(os.environ.get("RELIABILITY_STEPS", "14"))
 NOT_FOUND = "was not found in your household"
 RESOURCE_NOT_FOUND = -32602
 # Counts for docs/RELIABILITY.md: printed at the end of each run.
-TALLY = {"runs": 0, "steps": 0, "calls": 0, "foreign_probes": 0}
+TALLY = tally("isolation properties", "runs", "steps", "calls", "foreign_probes")
 
 small_money = st.decimals(min_value=-5000, max_value=5000, places=2, allow_nan=False, allow_infinity=False)
 huge_money = st.decimals(min_value=-(LIMIT - 1), max_value=LIMIT - Decimal("0.01"), places=2)
@@ -470,4 +471,3 @@ def test_random_sequences_of_calls_keep_households_apart_roles_enforced_and_bala
             print_blob=True,
         ),
     )
-    print(f"\nisolation properties: {TALLY}")  # noqa: T201

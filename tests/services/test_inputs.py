@@ -105,10 +105,10 @@ async def test_service_level_refusals_name_what_is_wrong_and_change_nothing(
     account = await open_account(db, me, "10")
     existing = await record(db, me, account.id, "-1")
     before = await household_state(db, me)
-    week = {"start_date": dt.date(2026, 1, 8), "end_date": dt.date(2026, 1, 1)}
+    backwards = TransactionFilter(start_date=dt.date(2026, 1, 8), end_date=dt.date(2026, 1, 1))
 
     refusals: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-        ("start_date", lambda: transactions.list_transactions(db, me, TransactionFilter(**week))),
+        ("start_date", lambda: transactions.list_transactions(db, me, backwards)),
         ("limit", lambda: transactions.list_transactions(db, me, TransactionFilter(), limit=0)),
         ("limit", lambda: transactions.list_transactions(db, me, TransactionFilter(), limit=501)),
         ("cursor", lambda: transactions.list_transactions(db, me, TransactionFilter(), cursor="bad")),
@@ -116,7 +116,12 @@ async def test_service_level_refusals_name_what_is_wrong_and_change_nothing(
         ("batch", lambda: transactions.record_batch(db, me, account.id, [item("1")] * 1001)),
         ("clear_fields", lambda: transactions.update_transaction(db, me, existing.id, TransactionUpdate())),
         ("name or account_type", lambda: accounts.update_account(db, me, account.id, AccountUpdate())),
-        ("min_amount", lambda: transactions.list_transactions(db, me, TransactionFilter(min_amount=2, max_amount=1))),
+        (
+            "min_amount",
+            lambda: transactions.list_transactions(
+                db, me, TransactionFilter(min_amount=Decimal(2), max_amount=Decimal(1))
+            ),
+        ),
     ]
     for named, refuse in refusals:
         with pytest.raises(Invalid, match=named):

@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable, Iterator
 import httpx2
 import pytest
 
-from tests.e2e.conftest import RunningServer, drain_output, start_server, stop_server
 from tests.e2e.helpers import LEGACY_WIRE, bearer, jsonrpc_message, legacy_headers
+from tests.e2e.servers import RunningServer, drain_output, start_server, stop_server
 
 SESSIONS_PER_PRINCIPAL = 4
 ALL_SESSIONS = 20

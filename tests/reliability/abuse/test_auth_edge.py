@@ -15,18 +15,11 @@ import httpx2
 import jwt
 import pytest
 
-from tests.e2e.conftest import (
-    SECRET,
-    RunningServer,
-    bridge_server,
-    drain_output,
-    mcp_auth,
-    start_server,
-    stop_server,
-)
+from tests.e2e.conftest import bridge_server, mcp_auth
 from tests.e2e.helpers import bearer, fresh_sub, jsonrpc_message, post_tool_call
 from tests.e2e.mcp_auth_stand_in import McpAuthStandIn
 from tests.e2e.oauth_helpers import new_household, new_member
+from tests.e2e.servers import SECRET, RunningServer, drain_output, start_server, stop_server
 from tests.reliability.conftest import server
 
 __all__ = ["bridge_server", "mcp_auth", "server"]
@@ -42,7 +35,7 @@ def fresh_tenant_id() -> str:
 
 
 def claims(tenant: Any, **changes: Any) -> dict[str, Any]:
-    """MCP_Auth's seven claims (reference/mcp_auth.md §2); `None` removes one."""
+    """MCP_Auth's seven claims (its token contract); `None` removes one."""
     now = int(time.time())
     base = {"sub": fresh_sub(), "email": "p@example.com", "tenant_id": tenant, "role": "OWNER"}
     base |= {"exp": now + 900, "iat": now, "scopes": []}

@@ -30,9 +30,10 @@ from finance_mcp.db.models import oauth_clients
 from finance_mcp.server.oauth.client_documents import _address_is_public  # pyright: ignore[reportPrivateUsage]
 from finance_mcp.services.client_address import source_of
 from finance_mcp.settings import Settings
-from tests.e2e.conftest import RunningServer, bridge_server, drain_output, mcp_auth, start_server, stop_server
+from tests.e2e.conftest import bridge_server, mcp_auth
 from tests.e2e.mcp_auth_stand_in import McpAuthStandIn, serving
 from tests.e2e.oauth_helpers import Client, authorize_url, new_household, pkce, tokens_for
+from tests.e2e.servers import RunningServer, drain_output, start_server, stop_server
 
 __all__ = ["bridge_server", "mcp_auth"]
 
@@ -65,7 +66,7 @@ async def run(url: str, statement: Executable, **params: Any) -> Any:
     try:
         async with database.connect(write=True) as conn:
             result = await conn.execute(statement, params)
-            value = result.scalar() if result.returns_rows else None
+            value = result.scalar() if result.returns_rows else None  # pyright: ignore[reportAttributeAccessIssue]
             await conn.commit()
         return value
     finally:

@@ -36,8 +36,8 @@ from finance_mcp.domain.principals import Identity, Principal, Role
 from finance_mcp.schemas.transactions import TransactionFields
 from finance_mcp.services import transactions
 from finance_mcp.services.households import IdentityService
-from tests.e2e.conftest import RunningServer, connector, start_server, stop_server
 from tests.e2e.helpers import fresh_sub, fresh_tenant, ok, refusal
+from tests.e2e.servers import RunningServer, connector, start_server, stop_server
 from tests.services.helpers import open_account
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]

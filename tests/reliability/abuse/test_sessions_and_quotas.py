@@ -15,7 +15,6 @@ import httpx2
 import pytest
 from anyio.abc import TaskStatus
 
-from tests.e2e.conftest import RunningServer, connector, drain_output, start_server, stop_server
 from tests.e2e.helpers import (
     MISSING_ID,
     balance,
@@ -26,6 +25,7 @@ from tests.e2e.helpers import (
     refusal,
     snapshot,
 )
+from tests.e2e.servers import RunningServer, connector, drain_output, start_server, stop_server
 from tests.reliability.abuse.conftest import (
     ACCOUNTS,
     ALL_SESSIONS,
@@ -92,7 +92,7 @@ async def test_a_principal_whose_sessions_are_all_busy_is_refused_a_new_one_clea
         assert "MAX_SESSIONS_PER_PRINCIPAL" in message
         streams.cancel_scope.cancel()
     async with httpx2.AsyncClient(timeout=30) as http:
-        await end_sessions(http, limited, token, ids)
+        await end_sessions(http, limited, token, ids)  # pyright: ignore[reportPossiblyUnboundVariable]
 
 
 async def _hold_stream(
@@ -114,7 +114,7 @@ async def test_the_global_session_limit_still_holds_across_principals(limited: R
         assert late.status_code == 503
         assert "Too many open sessions" in late.text
         for token, ids in opened:
-            await end_sessions(http, limited, token, ids)
+            await end_sessions(http, limited, token, ids)  # pyright: ignore[reportPossiblyUnboundVariable]
         assert (await initialize(http, limited.mcp_url, limited.token(tenant=fresh_tenant()))).status_code == 200
 
 

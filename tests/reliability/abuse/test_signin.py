@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select
 
 from finance_mcp.db.database import open_database
 from finance_mcp.db.models import signin_attempts
-from tests.e2e.conftest import SECRET, RunningServer, drain_output, mcp_auth, start_server, stop_server
+from tests.e2e.conftest import mcp_auth
 from tests.e2e.helpers import bearer, jsonrpc_message, post_tool_call
 from tests.e2e.mcp_auth_stand_in import McpAuthStandIn, serving
 from tests.e2e.oauth_helpers import (
@@ -40,6 +40,7 @@ from tests.e2e.oauth_helpers import (
     register,
     submit,
 )
+from tests.e2e.servers import SECRET, RunningServer, drain_output, start_server, stop_server
 
 __all__ = ["mcp_auth"]
 

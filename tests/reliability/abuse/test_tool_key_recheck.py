@@ -16,10 +16,11 @@ import pytest
 
 from finance_mcp.db.database import open_database
 from finance_mcp.repositories.oauth import OAuthRepository
-from tests.e2e.conftest import UNLIMITED_REGISTRATION, RunningServer, drain_output, mcp_auth, start_server, stop_server
+from tests.e2e.conftest import mcp_auth
 from tests.e2e.helpers import fresh_tenant
 from tests.e2e.mcp_auth_stand_in import McpAuthStandIn
 from tests.e2e.oauth_helpers import Client, Person, new_household, new_member, refresh, register, tokens_for
+from tests.e2e.servers import UNLIMITED_REGISTRATION, RunningServer, drain_output, start_server, stop_server
 from tests.reliability.abuse.test_auth_edge import NEW_ACCOUNT, refused_because, structured, tool
 
 __all__ = ["mcp_auth"]

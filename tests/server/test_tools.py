@@ -1,4 +1,4 @@
-"""Every tool of the contract (the README's Tools table) through the SDK client over streamable HTTP, on both wires."""
+"""Every tool of the contract (the README's Tools table) through the SDK client, in process, on both protocol eras."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Date, DateTime, TextClause, bindparam, text
 
 from finance_mcp.db.migrate import upgrade
 from finance_mcp.domain.quotas import row_bytes
-from tests.test_migrations import _inspect, empty_database_url, empty_postgres_url  # noqa: F401 - fixtures
+from tests.db.test_migrations import _inspect, empty_database_url, empty_postgres_url  # noqa: F401 - fixtures
 
 ROWS = [
     {"account": 1, "category": "Café", "description": "croissant ☕", "merchant": None, "tags": ["Früh", "x"]},

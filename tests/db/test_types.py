@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -43,10 +43,12 @@ INSTANTS = [
 # SQLAlchemy's own SQLite DATETIME, which stored these columns before and must keep reading them the same.
 SQLITE_DATETIME = sqlite.DATETIME()
 SQLITE = sqlite.dialect()
-sa_store = SQLITE_DATETIME.bind_processor(SQLITE)
-sa_parse = SQLITE_DATETIME.result_processor(SQLITE, None)
-assert sa_store is not None
-assert sa_parse is not None
+_bind = SQLITE_DATETIME.bind_processor(SQLITE)
+_result = SQLITE_DATETIME.result_processor(SQLITE, None)
+assert _bind is not None
+assert _result is not None
+sa_store: Callable[[Any], Any] = _bind
+sa_parse: Callable[[Any], Any] = _result
 
 
 @contextlib.asynccontextmanager
@@ -147,6 +149,7 @@ def test_every_amount_in_range_survives_the_sqlite_processors(cents: int) -> Non
 
     amount = read(cents)
 
+    assert isinstance(amount, Decimal)
     assert amount == Decimal(cents) / 100
     assert amount.as_tuple().exponent == -2
     assert write(amount) == cents
@@ -228,6 +231,7 @@ def test_sqlite_text_reads_as_it_did_before(instant: datetime, layout: Any) -> N
 
     value = read(stored)
 
+    assert isinstance(value, datetime)
     assert value == previous_reading(stored)
     assert value.tzinfo is UTC
 

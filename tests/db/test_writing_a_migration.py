@@ -12,7 +12,7 @@ from pathlib import Path
 
 from finance_mcp.db.migrate import head_revision
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SECTION = (ROOT / "docs" / "DEPLOYMENT.md").read_text().split("## Writing a migration", 1)[1].split("\n## ", 1)[0]
 NEW_REVISION = "9999"  # not 0005: the lead's merges may have used it already
 
