@@ -40,9 +40,24 @@ Money = Annotated[
 _PLAIN_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)", re.ASCII)
 
 
+# What people copy from a statement or a receipt: a currency sign or code, digit-group separators.
+_DECORATED_AMOUNT = re.compile(
+    r"[+-]?\s*(?:[^\d\s.,+-]{1,3}\s*)?"  # a leading sign, symbol or code: "-$", "€ ", "USD "
+    r"[+-]?[\d.,' \u00a0\u202f]*\d[\d.,' \u00a0\u202f]*"  # digits with points, commas, apostrophes, spaces
+    r"(?:\s*[^\d\s.,+-]{1,3})?",  # a trailing symbol or code: " €", "EUR"
+    re.ASCII,
+)
+
+
 def _plain_decimal_text(value: object) -> object:
-    """Refuse number text that Python's Decimal would read but a person might not: `1e3`, `1_000`, `٥`."""
+    """Refuse number text that Python's Decimal would read but a person might not: `1e3`, `1_000`, `٥`; and
+    say how to write an amount copied with its decoration (`$12.50`, `1,200.00`, `12,50 €`)."""
     if isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value.strip()):
+        if _DECORATED_AMOUNT.fullmatch(value.strip()):
+            raise ValueError(
+                f"{value.strip()[:40]!r} is not a plain amount: drop the currency symbol and the thousands "
+                'separators and use a point for decimals, e.g. "12.50", "-1200.00"'
+            )
         try:
             parsed = Decimal(value.strip())
         except InvalidOperation:

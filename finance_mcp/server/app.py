@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import time
 from collections.abc import AsyncGenerator
@@ -86,9 +87,19 @@ class FinanceServer(MCPServer):
         except UnexpectedToolError:
             raise
         except ToolError as error:
+            registered = self._tool_manager.get_tool(name)  # pyright: ignore[reportPrivateUsage]
+            if registered is None:
+                raise ToolError(await self._unknown_tool(name)) from None
             if not isinstance(error.__cause__, ValidationError):
                 raise
-            raise ToolError(f"Error executing tool {name}: {tool_error(error.__cause__)}") from error.__cause__
+            known = list(registered.parameters.get("properties", {}))
+            raise ToolError(f"Error executing tool {name}: {tool_error(error.__cause__, known)}") from error.__cause__
+
+    async def _unknown_tool(self, name: str) -> str:
+        names = [tool.name for tool in await self.list_tools()]
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        hint = f" Did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
+        return f"Unknown tool: {name[:100]!r}.{hint} tools/list names every tool this server offers."
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:

@@ -16,9 +16,10 @@ message that names at most the tool, resource or prompt, so no SQL or stack trac
 
 from __future__ import annotations
 
+import difflib
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, ParamSpec, TypeVar
 
 from mcp import MCPError
@@ -37,12 +38,32 @@ Surface = Literal["tool", "resource", "prompt"]
 TRANSLATED = "__finance_mcp_translates__"
 
 
-def describe_validation(error: ValidationError) -> str:
-    """Pydantic's errors as one sentence per problem, without echoing large inputs back."""
+# What to write instead, for the errors whose pydantic text does not say it.
+_HINTS = {
+    "date_from_datetime_parsing": 'write dates as YYYY-MM-DD, e.g. "2026-12-01"',
+    "date_parsing": 'write dates as YYYY-MM-DD, e.g. "2026-12-01"',
+    "date_type": 'write dates as YYYY-MM-DD, e.g. "2026-12-01"',
+    "datetime_parsing": 'write times as ISO 8601 with a zone, e.g. "2026-12-01T09:30:00Z"',
+    "datetime_from_date_parsing": 'write times as ISO 8601 with a zone, e.g. "2026-12-01T09:30:00Z"',
+    "datetime_type": 'write times as ISO 8601 with a zone, e.g. "2026-12-01T09:30:00Z"',
+    "decimal_parsing": 'write amounts as plain digits with a point, e.g. "12.50" or "-1200.00"',
+    "decimal_type": 'write amounts as plain digits with a point, e.g. "12.50" or "-1200.00"',
+}
+
+
+def describe_validation(error: ValidationError, known: Sequence[str] = ()) -> str:
+    """Pydantic's errors as one sentence per problem, without echoing large inputs back; an undeclared
+    argument is answered with the declared names closest to it, when `known` lists them."""
     problems: list[str] = []
     for item in error.errors(include_url=False, include_input=False):
         where = ".".join(str(part) for part in item["loc"]) or "input"
-        problems.append(f"{where}: {item['msg']}")
+        problem = f"{where}: {item['msg']}"
+        if item["type"] in _HINTS:
+            problem += f" ({_HINTS[item['type']]})"
+        elif item["type"] == "extra_forbidden" and known:
+            close = difflib.get_close_matches(str(item["loc"][-1]), known, n=2, cutoff=0.6)
+            problem += f" (did you mean {' or '.join(repr(name) for name in close)}?)" if close else ""
+        problems.append(problem)
     return (
         "Invalid input, nothing was changed. "
         + "; ".join(problems[:10])
@@ -50,10 +71,11 @@ def describe_validation(error: ValidationError) -> str:
     )
 
 
-def tool_error(error: FinanceError | ValidationError) -> ToolError:
-    """An `isError` result; the SDK puts "Error executing tool <name>: " in front."""
+def tool_error(error: FinanceError | ValidationError, known: Sequence[str] = ()) -> ToolError:
+    """An `isError` result; the SDK puts "Error executing tool <name>: " in front. `known`: the tool's
+    argument names, for a "did you mean" when an argument is misspelt."""
     if isinstance(error, ValidationError):
-        return ToolError(describe_validation(error))
+        return ToolError(describe_validation(error, known))
     return ToolError(str(error))
 
 

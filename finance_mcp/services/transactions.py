@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -48,21 +50,34 @@ def to_transaction(row: Mapping[Any, Any]) -> TransactionRead:
     return TransactionRead.model_validate(dict(row))
 
 
-def encode_cursor(row: Mapping[str, Any]) -> str:
-    return base64.urlsafe_b64encode(f"{row['date'].isoformat()}|{row['id']}".encode()).decode()
+def query_fingerprint(filters: TransactionFilter) -> str:
+    """Which query a cursor continues: the filters, not the page size (a keyset page may change its size)."""
+    canonical = json.dumps(filters.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def decode_cursor(cursor: str) -> tuple[dt.date, int]:
+def encode_cursor(row: Mapping[str, Any], filters: TransactionFilter) -> str:
+    position = f"{row['date'].isoformat()}|{row['id']}|{query_fingerprint(filters)}"
+    return base64.urlsafe_b64encode(position.encode()).decode()
+
+
+def decode_cursor(cursor: str, filters: TransactionFilter) -> tuple[dt.date, int]:
     try:
-        day, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        day, ident, query = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
         position = dt.date.fromisoformat(day), int(ident)
         if not storable(position[1]):
             raise ValueError("id out of range")
-        return position
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise Invalid(
             "cursor is not valid; pass the next_cursor of a previous list_transactions call, or omit it"
         ) from None
+    if query != query_fingerprint(filters):
+        raise Invalid(
+            "cursor belongs to a different query: a next_cursor continues only the list_transactions call "
+            "that returned it, with the same filters. Repeat that call's filters with this cursor, or omit "
+            "cursor to start this query from its first page"
+        )
+    return position
 
 
 async def _adjust(
@@ -159,7 +174,7 @@ async def list_transactions(
         raise Invalid(f"start_date {filters.start_date} is after end_date {filters.end_date}; swap them or fix one")
     if filters.min_amount is not None and filters.max_amount is not None and filters.min_amount > filters.max_amount:
         raise Invalid(f"min_amount {filters.min_amount} is greater than max_amount {filters.max_amount}")
-    after = decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor, filters) if cursor else None
     # Reads that need no common snapshot: no transaction (on PostgreSQL, no BEGIN/ROLLBACK round trips),
     # unless they may read many rows (a search): then a scan, bounded in time and kept off SQLite's loop.
     scan = TransactionRepository.scans(filters)
@@ -173,7 +188,7 @@ async def list_transactions(
             total = len(rows) if after is None and not page.more else await uow.transactions.count(filters)
     # One validation call for the whole page (pydantic's core loops over the rows, not Python).
     return TransactionPage.model_validate(
-        {"transactions": rows, "total": total, "next_cursor": encode_cursor(rows[-1]) if page.more else None}
+        {"transactions": rows, "total": total, "next_cursor": encode_cursor(rows[-1], filters) if page.more else None}
     )
 
 

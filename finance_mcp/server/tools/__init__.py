@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast, get_args, get_origin
 
 from mcp.server.mcpserver import MCPServer, Resolve
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp.types import ToolAnnotations
+from pydantic import model_validator
 
 from finance_mcp.db.database import Database
 from finance_mcp.domain.principals import Principal
@@ -51,8 +53,48 @@ def refuse_unknown_arguments(mcp: MCPServer, name: str) -> None:
     arguments.model_config["extra"] = "forbid"
     arguments.model_rebuild(force=True)
     registered.parameters = compact_schema(arguments.model_json_schema(by_alias=True))
+    registered.fn_metadata.arg_model = null_means_default(arguments)
     # The published schema only: results are still validated against the output model itself.
     registered.fn_metadata.output_schema = compact_schema(registered.fn_metadata.output_schema)
+
+
+def null_means_default(arguments: type[ArgModelBase]) -> type[ArgModelBase]:
+    """`arguments`, where an explicit `null` for an optional argument means its default, as it does for the
+    arguments whose default is null: models send `"limit": null` for "I don't mind", and a refusal of that
+    ("Input should be a valid integer") costs a round trip and teaches nothing. An argument that may really
+    be null (`Interval | None`) keeps its null."""
+    defaulted = frozenset(
+        name
+        for name, field in arguments.model_fields.items()
+        if not field.is_required() and field.default is not None and not _admits_none(field.annotation)
+    )
+    if not defaulted:
+        return arguments
+
+    class Arguments(arguments):
+        @model_validator(mode="before")
+        @classmethod
+        def _drop_nulls_that_mean_the_default(cls, data: Any) -> Any:
+            if not isinstance(data, dict):
+                return data
+            given = cast(dict[str, Any], data)
+            if all(given.get(name, _MISSING) is not None for name in defaulted):
+                return given
+            return {name: value for name, value in given.items() if value is not None or name not in defaulted}
+
+    Arguments.__name__ = Arguments.__qualname__ = arguments.__name__
+    return Arguments
+
+
+_MISSING = object()
+
+
+def _admits_none(annotation: Any) -> bool:
+    return (
+        annotation is None
+        or type(None) in get_args(annotation)
+        or any(_admits_none(arg) for arg in get_args(annotation) if get_origin(arg) is not None)
+    )
 
 
 # Keywords pydantic writes that tell a model nothing: a "title" per property and per model (the property
