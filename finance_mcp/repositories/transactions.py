@@ -338,6 +338,17 @@ class TransactionRepository:
         rows = as_dicts(await self._conn.execute(statement))
         return Page(rows[:limit], len(rows) > limit, None)
 
+    async def categories(self, column: str = "category", *, limit: int = 500) -> list[str]:
+        """The distinct values of `category` or `der_category` in the household, for "did you mean"."""
+        values = getattr(transactions.c, column)
+        statement = (
+            select(values)
+            .where(transactions.c.household_id == self._household_id, values.is_not(None))
+            .distinct()
+            .limit(limit)
+        )
+        return [str(value) for value in (await self._conn.execute(statement)).scalars()]
+
     async def count(self, filters: TransactionCriteria) -> int:
         if self._account_only(filters):
             params = {"p_household": self._household_id, "p_account": filters.account_id}

@@ -179,6 +179,11 @@ class CategoryTrends(BaseModel):
     months: list[str] = Field(description="The months covered, oldest first (YYYY-MM)")
     categories: list[CategoryTrend] = Field(description="The requested categories, or the largest spenders")
     omitted_categories: int = Field(description="Categories with spending left out (only when none were named)")
+    note: str | None = Field(
+        default=None,
+        exclude_if=lambda note: note is None,
+        description="Only when a requested category exists nowhere in the household: the closest existing ones",
+    )
 
 
 # ---- reports and prompts ------------------------------------------------------------------------

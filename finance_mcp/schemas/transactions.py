@@ -107,6 +107,12 @@ class TransactionPage(BaseModel):
     transactions: list[TransactionRead]
     total: int = Field(description="How many transactions match the filters, across all pages")
     next_cursor: str | None = Field(description="Pass as cursor to get the next page; null on the last page")
+    note: str | None = Field(
+        default=None,
+        exclude_if=lambda note: note is None,
+        description="Only when the page is empty because a category filter names no existing category: the "
+        "closest existing ones",
+    )
 
 
 class TransactionUpdated(BaseModel):

@@ -11,7 +11,7 @@ income (`TRANSFER_RULE`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -20,6 +20,7 @@ from sqlalchemy import RowMapping
 from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Invalid
 from finance_mcp.domain.principals import Permission, Principal
+from finance_mcp.domain.suggestions import unknown_name_note
 from finance_mcp.repositories.analytics import Scope, Slice
 from finance_mcp.repositories.unit_of_work import UnitOfWork, unit_of_work
 from finance_mcp.schemas.analytics import (
@@ -283,12 +284,13 @@ async def category_trends(
     period = period_of(window[1], month_end(last))
     async with unit_of_work(db, principal.household_id, write=False, scan=True) as uow:
         (rows,) = await uow.analytics.totals(Scope(window[0], period.end_date), Slice(by="category", bucket="month"))
-    cells: dict[str, dict[dt.date, Totals]] = {}
-    spellings: dict[str, str] = {}
-    for (key, bucket), group in fold(rows).items():
-        if key is not None and group.name is not None and bucket is not None:
-            cells.setdefault(key, {})[bucket] = group.totals
-            spellings[key] = min(spellings.get(key, group.name), group.name)
+        cells: dict[str, dict[dt.date, Totals]] = {}
+        spellings: dict[str, str] = {}
+        for (key, bucket), group in fold(rows).items():
+            if key is not None and group.name is not None and bucket is not None:
+                cells.setdefault(key, {})[bucket] = group.totals
+                spellings[key] = min(spellings.get(key, group.name), group.name)
+        note = await _unknown_categories_note(uow, wanted, cells) if wanted is not None else None
     chosen, omitted = (list(wanted), 0) if wanted is not None else _largest_spenders(cells, window[1:])
     return CategoryTrends(
         period=period,
@@ -296,7 +298,20 @@ async def category_trends(
         months=[month_label(month) for month in window[1:]],
         categories=[_trend(spellings.get(key) or (wanted or {})[key], cells.get(key, {}), window) for key in chosen],
         omitted_categories=omitted,
+        note=note,
     )
+
+
+async def _unknown_categories_note(uow: UnitOfWork, wanted: dict[str, str], cells: Mapping[str, object]) -> str | None:
+    """A requested category with no row in the window, and none anywhere in the household, is most often a
+    misspelling: its trend would read as a flat "0.00" with nothing to say why."""
+    missing = [name for key, name in wanted.items() if key not in cells]
+    if not missing:
+        return None
+    existing = await uow.transactions.categories()
+    hint = "Call category_trends again with the categories spelt as they are stored."
+    notes = [note for name in missing if (note := unknown_name_note("category", name, existing, hint=hint))]
+    return " ".join(notes) or None
 
 
 def requested_categories(categories: Sequence[str] | None) -> dict[str, str] | None:

@@ -20,6 +20,7 @@ from finance_mcp.domain.errors import Conflict, FinanceError, Invalid, NotFound
 from finance_mcp.domain.money import check_balance
 from finance_mcp.domain.principals import Permission, Principal
 from finance_mcp.domain.quotas import row_bytes
+from finance_mcp.domain.suggestions import unknown_name_note
 from finance_mcp.repositories.ids import storable
 from finance_mcp.repositories.transactions import TransactionRepository
 from finance_mcp.repositories.unit_of_work import UnitOfWork, unit_of_work
@@ -186,10 +187,23 @@ async def list_transactions(
         if total is None:
             # A first page that holds every match is its own count: most households never pay for COUNT(*).
             total = len(rows) if after is None and not page.more else await uow.transactions.count(filters)
+        note = await _unknown_category_note(uow, filters) if not rows and after is None else None
     # One validation call for the whole page (pydantic's core loops over the rows, not Python).
+    next_cursor = encode_cursor(rows[-1], filters) if page.more else None
     return TransactionPage.model_validate(
-        {"transactions": rows, "total": total, "next_cursor": encode_cursor(rows[-1], filters) if page.more else None}
+        {"transactions": rows, "total": total, "next_cursor": next_cursor, "note": note}
     )
+
+
+async def _unknown_category_note(uow: UnitOfWork, filters: TransactionFilter) -> str | None:
+    """An empty page filtered by a category no row has is most often a misspelling: say which exist."""
+    for column, asked in (("category", filters.category), ("der_category", filters.der_category)):
+        if asked is not None:
+            existing = await uow.transactions.categories(column)
+            hint = f"Call list_transactions again with {column} set to one of them, or without {column}."
+            if note := unknown_name_note(column.replace("_", " "), asked, existing, hint=hint):
+                return note
+    return None
 
 
 async def get_transaction(db: Database, principal: Principal, transaction_id: int) -> TransactionRead:

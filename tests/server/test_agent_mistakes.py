@@ -101,3 +101,26 @@ async def test_a_cursor_from_another_query_is_refused_instead_of_shifting_the_pa
     assert "omit" in text
     assert [row["category"] for row in resized["transactions"]] == ["Food"] * 5
     assert not {row["id"] for row in resized["transactions"]} & {row["id"] for row in first["transactions"]}
+
+
+async def test_a_misspelt_category_filter_says_so_and_names_the_closest_categories(server, connect):
+    async with connect(server.token(tenant=fresh_tenant())) as client:
+        account = await make_account(client)
+        rows = [{"amount": "-1", "date": "2026-11-02", "category": name} for name in ("Groceries", "Gifts", "Rent")]
+        await call(client, "create_transactions_batch", account_id=account, transactions=rows)
+        misspelt = await call(client, "list_transactions", category="Grocries")
+        other_case = await call(client, "list_transactions", category="groceries")
+        empty_month = await call(client, "list_transactions", category="Rent", start_date="2026-12-01")
+        trends = await call(client, "category_trends", categories=["Grocries", "Rent"], end_month="2026-11", months=2)
+        right = await call(client, "category_trends", categories=["groceries"], end_month="2026-11", months=2)
+
+    assert (misspelt["transactions"], misspelt["total"]) == ([], 0)
+    assert "'Grocries'" in misspelt["note"]
+    assert "closest existing are 'Groceries'" in misspelt["note"]
+    assert "Rent" not in misspelt["note"]
+    assert other_case["total"] == 1
+    assert "note" not in other_case
+    assert "note" not in empty_month  # a real category with nothing in the range is not a misspelling
+    assert "closest existing are 'Groceries'" in trends["note"]
+    assert "Rent" not in trends["note"]
+    assert "note" not in right
