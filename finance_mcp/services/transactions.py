@@ -169,13 +169,15 @@ async def list_transactions(
     cursor: str | None = None,
 ) -> TransactionPage:
     principal.require(Permission.READ)
-    if not 1 <= limit <= MAX_PAGE:
-        raise Invalid(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
+    if not 0 <= limit <= MAX_PAGE:
+        raise Invalid(f"limit must be between 1 and {MAX_PAGE} (or 0 for the count alone), got {limit}")
     if filters.start_date and filters.end_date and filters.start_date > filters.end_date:
         raise Invalid(f"start_date {filters.start_date} is after end_date {filters.end_date}; swap them or fix one")
     if filters.min_amount is not None and filters.max_amount is not None and filters.min_amount > filters.max_amount:
         raise Invalid(f"min_amount {filters.min_amount} is greater than max_amount {filters.max_amount}")
     after = decode_cursor(cursor, filters) if cursor else None
+    if limit == 0:
+        return await _count_only(db, principal, filters)
     # Reads that need no common snapshot: no transaction (on PostgreSQL, no BEGIN/ROLLBACK round trips),
     # unless they may read many rows (a search): then a scan, bounded in time and kept off SQLite's loop.
     scan = TransactionRepository.scans(filters)
@@ -193,6 +195,16 @@ async def list_transactions(
     return TransactionPage.model_validate(
         {"transactions": rows, "total": total, "next_cursor": next_cursor, "note": note}
     )
+
+
+async def _count_only(db: Database, principal: Principal, filters: TransactionFilter) -> TransactionPage:
+    """`limit=0`: how many match, without reading a row (an account's listing reads its row counter)."""
+    async with unit_of_work(db, principal.household_id, write=False, transaction=False) as uow:
+        total = await uow.transactions.count(filters)
+        if total == 0 and filters.account_id is not None and await uow.accounts.get(filters.account_id) is None:
+            raise account_not_found(filters.account_id)
+        note = await _unknown_category_note(uow, filters) if total == 0 else None
+    return TransactionPage(transactions=[], total=total, next_cursor=None, note=note)
 
 
 async def _unknown_category_note(uow: UnitOfWork, filters: TransactionFilter) -> str | None:

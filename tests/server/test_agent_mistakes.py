@@ -124,3 +124,15 @@ async def test_a_misspelt_category_filter_says_so_and_names_the_closest_categori
     assert "closest existing are 'Groceries'" in trends["note"]
     assert "Rent" not in trends["note"]
     assert "note" not in right
+
+
+async def test_limit_0_answers_how_many_match_without_the_rows(server, connect):
+    async with connect(server.token(tenant=fresh_tenant())) as client:
+        account = await make_account(client)
+        rows = [{"amount": "-1", "date": "2026-11-02", "category": "Food"}] * 3
+        await call(client, "create_transactions_batch", account_id=account, transactions=rows)
+        counted = await call(client, "list_transactions", account_id=account, limit=0)
+        filtered = await call(client, "list_transactions", category="food", limit=0)
+
+    assert counted == {"transactions": [], "total": 3, "next_cursor": None}
+    assert filtered == {"transactions": [], "total": 3, "next_cursor": None}

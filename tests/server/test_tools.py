@@ -99,7 +99,7 @@ async def test_tool_input_schemas_hide_the_per_call_dependencies_and_bound_the_a
     for tool in tools.values():
         assert not {"principal", "db", "ctx"} & set(tool.input_schema.get("properties", {})), tool.name
     listing = tools["list_transactions"].input_schema["properties"]["limit"]
-    assert listing["minimum"] == 1
+    assert listing["minimum"] == 0  # limit=0 answers the total alone
     assert listing["maximum"] == 500
     assert tools["whoami"].input_schema.get("properties", {}) == {}
     assert set(tools["create_transaction"].input_schema["required"]) == {"account_id", "amount", "date", "category"}
@@ -557,7 +557,7 @@ async def test_list_transactions_refuses_a_forged_cursor_and_out_of_range_limits
         text = refusal(await client.call_tool("list_transactions", {"cursor": "not-a-cursor!"}))
         assert "cursor" in text
         assert "next_cursor" in text
-        for limit in (0, 501):
+        for limit in (-1, 501):
             assert "limit" in refusal(await client.call_tool("list_transactions", {"limit": limit}))
 
 

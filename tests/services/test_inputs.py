@@ -109,7 +109,7 @@ async def test_service_level_refusals_name_what_is_wrong_and_change_nothing(
 
     refusals: list[tuple[str, Callable[[], Awaitable[object]]]] = [
         ("start_date", lambda: transactions.list_transactions(db, me, backwards)),
-        ("limit", lambda: transactions.list_transactions(db, me, TransactionFilter(), limit=0)),
+        ("limit", lambda: transactions.list_transactions(db, me, TransactionFilter(), limit=-1)),
         ("limit", lambda: transactions.list_transactions(db, me, TransactionFilter(), limit=501)),
         ("cursor", lambda: transactions.list_transactions(db, me, TransactionFilter(), cursor="bad")),
         ("batch", lambda: transactions.record_batch(db, me, account.id, [])),

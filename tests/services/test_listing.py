@@ -168,11 +168,11 @@ async def test_an_empty_household_lists_nothing(db: Database, make_principal: Ma
     assert page.model_dump() == {"transactions": [], "total": 0, "next_cursor": None}
 
 
-@pytest.mark.parametrize("limit", [0, 501, -1])
+@pytest.mark.parametrize("limit", [501, -1])
 async def test_the_page_size_must_be_between_1_and_500(db: Database, make_principal: MakePrincipal, limit: int) -> None:
     me = await make_principal()
 
-    with pytest.raises(Invalid, match=f"limit must be between 1 and 500, got {limit}"):
+    with pytest.raises(Invalid, match=rf"limit must be between 1 and 500 \(or 0 for the count alone\), got {limit}"):
         await transactions.list_transactions(db, me, TransactionFilter(), limit=limit)
 
 
@@ -442,3 +442,15 @@ async def test_filters_combine_with_and(db: Database, make_principal: MakePrinci
     )
 
     assert found == {wanted.id}
+
+
+@pytest.mark.parametrize("by_account", [True, False])
+async def test_limit_0_answers_the_count_alone(db: Database, make_principal: MakePrincipal, by_account: bool) -> None:
+    me = await make_principal()
+    account = await open_account(db, me)
+    await transactions.record_batch(db, me, account.id, [item("1")] * 7)
+    filters = TransactionFilter(account_id=account.id) if by_account else TransactionFilter(min_amount=Decimal("0.5"))
+
+    counted = await transactions.list_transactions(db, me, filters, limit=0)
+
+    assert counted.model_dump() == {"transactions": [], "total": 7, "next_cursor": None}

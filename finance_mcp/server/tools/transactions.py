@@ -119,7 +119,9 @@ def register(mcp: MCPServer) -> None:
         search: Annotated[
             FilterText | None, Field(description="Text in description, merchant, category or location")
         ] = None,
-        limit: Annotated[int, Field(ge=1, le=service.MAX_PAGE, description="Page size, 1-500")] = 50,
+        limit: Annotated[
+            int, Field(ge=0, le=service.MAX_PAGE, description="Page size, 1-500; 0 for the total alone")
+        ] = 50,
         cursor: Annotated[str | None, Field(max_length=200, description="next_cursor of the previous page")] = None,
     ) -> TransactionPage:
         """Find transactions, newest first (date, then id), with optional filters combined with AND.
