@@ -13,6 +13,7 @@ from finance_mcp.db.database import Database
 from finance_mcp.domain.principals import Principal
 from finance_mcp.server.dependencies import current_principal, database
 from finance_mcp.server.errors import translate_tool_errors
+from finance_mcp.server.idempotency import guarded, publish_replayed
 
 CurrentPrincipal = Annotated[Principal, Resolve(current_principal)]
 Db = Annotated[Database, Resolve(database)]
@@ -27,12 +28,19 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 def tool(mcp: MCPServer, *, title: str, annotations: ToolAnnotations) -> Callable[[F], F]:
     """`@mcp.tool(...)` with the docstring, cleanly dedented, as the description the model reads, and the
-    body's domain and validation errors translated once (`server/errors.py`)."""
+    body's domain and validation errors translated once (`server/errors.py`). A tool that writes (annotations
+    not read-only) is `guarded`: the write quota and the optional `idempotency_key` (`server/idempotency.py`)."""
 
     def register(fn: F) -> F:
         description = inspect.cleandoc(fn.__doc__ or "")
-        mcp.tool(title=title, annotations=annotations, description=description)(translate_tool_errors(fn))
+        writes = not annotations.read_only_hint
+        body = guarded(fn, tool=fn.__name__) if writes else fn
+        mcp.tool(title=title, annotations=annotations, description=description)(translate_tool_errors(body))
         refuse_unknown_arguments(mcp, fn.__name__)
+        if writes:
+            registered = mcp._tool_manager.get_tool(fn.__name__)  # pyright: ignore[reportPrivateUsage]
+            assert registered is not None
+            registered.fn_metadata.output_schema = publish_replayed(registered.fn_metadata.output_schema)
         return fn
 
     return register
