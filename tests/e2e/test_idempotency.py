@@ -83,7 +83,9 @@ async def test_a_key_reused_with_other_arguments_is_a_conflict_and_writes_nothin
             )
         )
 
-        assert "'k-2'" in said and "other arguments" in said and "new idempotency_key" in said
+        assert "'k-2'" in said
+        assert "other arguments" in said
+        assert "new idempotency_key" in said
         assert "create_transaction" in on_another_tool
         assert await snapshot(client) == before
 
@@ -102,7 +104,8 @@ async def test_a_key_belongs_to_one_user_of_one_household(server: RunningServer,
         colleague = ok(await create(member, shared, idempotency_key="same"))
         elsewhere = ok(await create(stranger, theirs, idempotency_key="same"))
 
-        assert "replayed" not in colleague and "replayed" not in elsewhere
+        assert "replayed" not in colleague
+        assert "replayed" not in elsewhere
         assert colleague["transaction"]["id"] != mine["transaction"]["id"]
         assert await rows_of(owner, shared) == 2
         assert await rows_of(stranger, theirs) == 1
@@ -114,7 +117,8 @@ async def test_unkeyed_writes_are_unchanged_each_call_writes(server: RunningServ
 
         first, second = ok(await create(client, account_id)), ok(await create(client, account_id))
 
-        assert "replayed" not in first and "replayed" not in second
+        assert "replayed" not in first
+        assert "replayed" not in second
         assert first["transaction"]["id"] != second["transaction"]["id"]
         assert await balance(client, account_id) == "75.00"
 
@@ -131,7 +135,8 @@ async def test_a_failed_keyed_call_stores_nothing_so_the_key_can_be_used_again(
         repeat = ok(await create(client, account_id, idempotency_key="k-3"))
 
         assert "not found" in failed.lower()
-        assert "replayed" not in corrected and repeat["replayed"] is True
+        assert "replayed" not in corrected
+        assert repeat["replayed"] is True
         assert await rows_of(client, account_id) == 1
 
 
@@ -158,7 +163,8 @@ async def test_an_idempotency_key_must_be_1_to_200_characters(server: RunningSer
         empty = refusal(await create(client, account_id, idempotency_key=""))
         long = refusal(await create(client, account_id, idempotency_key="k" * 201))
 
-        assert "idempotency_key" in empty and "idempotency_key" in long
+        assert "idempotency_key" in empty
+        assert "idempotency_key" in long
         assert await rows_of(client, account_id) == 0
 
 
