@@ -231,3 +231,20 @@ async def test_a_burst_of_simultaneous_writes_gets_exactly_the_quota_through(quo
         assert len(answers) - len(refused) == QUOTA - 1  # the account was the first write of the minute
         assert all(retry_after(said) >= 1 for said in refused)
         assert await rows_of(client, account_id) == QUOTA - 1
+
+
+async def test_a_repeated_keyed_api_key_is_refused_since_its_secret_is_not_kept(
+    bridge_server: RunningServer, connect_bridge: Connect
+) -> None:
+    """The secret is shown once and never stored, not even for a replay: the repeat says what was created."""
+    arguments = {"name": "Cursor", "scopes": ["finance:read"], "idempotency_key": "api-1"}
+    async with connect_bridge(bridge_server.token(tenant=fresh_tenant())) as client:
+        created = ok(await client.call_tool("create_api_key", arguments))
+
+        said = refusal(await client.call_tool("create_api_key", arguments))
+        listed = await call(client, "list_api_keys")
+
+    assert "shown only once" in said
+    assert f'"id": {created["api_key"]["id"]}' in said
+    assert created["key"] not in said
+    assert listed["total"] == 1
