@@ -13,6 +13,7 @@ from finance_mcp.db.database import Database
 from finance_mcp.domain.principals import Principal
 from finance_mcp.server.dependencies import current_principal, database
 from finance_mcp.server.errors import translate_tool_errors
+from finance_mcp.server.idempotency import KEY as IDEMPOTENCY_KEY
 from finance_mcp.server.idempotency import guarded, publish_replayed
 
 CurrentPrincipal = Annotated[Principal, Resolve(current_principal)]
@@ -37,10 +38,6 @@ def tool(mcp: MCPServer, *, title: str, annotations: ToolAnnotations) -> Callabl
         body = guarded(fn, tool=fn.__name__) if writes else fn
         mcp.tool(title=title, annotations=annotations, description=description)(translate_tool_errors(body))
         refuse_unknown_arguments(mcp, fn.__name__)
-        if writes:
-            registered = mcp._tool_manager.get_tool(fn.__name__)  # pyright: ignore[reportPrivateUsage]
-            assert registered is not None
-            registered.fn_metadata.output_schema = publish_replayed(registered.fn_metadata.output_schema)
         return fn
 
     return register
@@ -60,7 +57,10 @@ def refuse_unknown_arguments(mcp: MCPServer, name: str) -> None:
     arguments.model_rebuild(force=True)
     registered.parameters = compact_schema(arguments.model_json_schema(by_alias=True))
     # The published schema only: results are still validated against the output model itself.
-    registered.fn_metadata.output_schema = compact_schema(registered.fn_metadata.output_schema)
+    output_schema = compact_schema(registered.fn_metadata.output_schema)
+    if IDEMPOTENCY_KEY in arguments.model_fields:  # a repeat of a keyed call answers `replayed: true`
+        output_schema = publish_replayed(output_schema)
+    registered.fn_metadata.output_schema = output_schema
 
 
 # Keywords pydantic writes that tell a model nothing: a "title" per property and per model (the property
