@@ -23,6 +23,7 @@ import inspect
 import json
 import typing
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Annotated, Any
 
 import pydantic_core
@@ -102,11 +103,27 @@ def publish_replayed(output_schema: dict[str, Any] | None) -> dict[str, Any] | N
 
 
 def request_hash(tool: str, arguments: dict[str, Any]) -> str:
-    """SHA-256 of the tool's name and its validated arguments as canonical JSON (sorted keys, no spaces)."""
+    """SHA-256 of the tool's name and its validated arguments as canonical JSON (sorted keys, no spaces,
+    amounts without trailing zeros: "-12.5" and "-12.50" are one request)."""
     canonical = json.dumps(
-        pydantic_core.to_jsonable_python(arguments), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        pydantic_core.to_jsonable_python(_canonical(arguments)),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
     )
     return hashlib.sha256(f"{tool}\n{canonical}".encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return _canonical(value.model_dump())
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return value
 
 
 def stored_result(result: Any) -> dict[str, Any]:

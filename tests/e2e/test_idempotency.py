@@ -62,9 +62,11 @@ async def test_a_repeat_returns_the_first_result_marked_replayed_and_writes_noth
         before = await snapshot(client)
 
         again = ok(await create(client, account_id, idempotency_key="k-1"))
+        same_amount_written_otherwise = ok(await create(client, account_id, idempotency_key="k-1", amount="-12.5"))
 
         assert "replayed" not in first
         assert again == {**first, "replayed": True}
+        assert same_amount_written_otherwise == again
         assert await snapshot(client) == before
 
 
