@@ -54,7 +54,9 @@ class IdempotencyLedger:
             await self._purge_if_due(conn, now)
             keys = IdempotencyRepository(conn, principal.household_id, user_id=principal.user_id)
             if not await keys.claim(key, tool=tool, request_hash=request_hash, now=now, expires_at=now + LIFETIME):
-                return replay(await keys.find(key), key=key, tool=tool, request_hash=request_hash)
+                found = await keys.find(key)
+                await conn.commit()  # the claim changed nothing; a purge that ran here is kept
+                return replay(found, key=key, tool=tool, request_hash=request_hash)
             result = await body(HeldDatabase(conn))
             await keys.finish(key, result=stored(result))
             await conn.commit()
