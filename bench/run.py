@@ -179,6 +179,8 @@ class Server:
             "DEBUG": "false",
             "PYTHONUNBUFFERED": "1",
             "BENCH_WHATIF": "",  # the product as it is, unless a what-if run asks (bench.ab)
+            # A benchmark writes far faster than any person: the write quota would throttle the measurement.
+            "WRITE_QUOTA_PER_MINUTE": "0",
             **(extra_env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None

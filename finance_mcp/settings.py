@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     max_transactions_per_household: int = Field(default=0, ge=0)
     max_api_keys_per_household: int = Field(default=0, ge=0)
     max_stored_bytes_per_household: int = Field(default=0, ge=0)
+    # Calls of writing tools one user may make a minute (0 = no limit): a sliding window kept in memory by
+    # each worker process, so N workers allow up to N times this. A call beyond it writes nothing and is told
+    # how many seconds to wait.
+    write_quota_per_minute: int = Field(default=120, ge=0)
     limit_concurrency: int = Field(default=1000, ge=1)
     timeout_keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
     header_timeout_seconds: float = Field(default=10, gt=0, le=3600)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -264,6 +265,28 @@ class SignInAttempt(Base):
     expires_ms: Mapped[int] = mapped_column(BigInteger(), index=True)
 
 
+class IdempotencyKey(Base):
+    """The first result of a writing tool called with an `idempotency_key`, per household and user, kept for
+    24 h so a retry gets it again instead of writing twice. The unique key is what makes simultaneous calls
+    write once: the second claim waits on the first's row and then finds it (server/idempotency.py)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("household_id", "user_id", "key", name="uq_idempotency_keys_household_user_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    tool: Mapped[str] = mapped_column(String(100))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # Null only inside the claiming transaction, before the tool's result is known: never seen committed.
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 households: Table = Base.metadata.tables["households"]
 users: Table = Base.metadata.tables["users"]
 accounts: Table = Base.metadata.tables["accounts"]
@@ -276,3 +299,4 @@ oauth_codes: Table = Base.metadata.tables["oauth_codes"]
 oauth_refresh_tokens: Table = Base.metadata.tables["oauth_refresh_tokens"]
 oauth_registration_counts: Table = Base.metadata.tables["oauth_registration_counts"]
 signin_attempts: Table = Base.metadata.tables["signin_attempts"]
+idempotency_keys: Table = Base.metadata.tables["idempotency_keys"]

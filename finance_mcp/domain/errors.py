@@ -34,3 +34,14 @@ class SchemaNotMigrated(FinanceError):
 
 class TooSlow(FinanceError):
     """A scan (a summary, a search) ran past its time limit and was stopped; nothing was changed."""
+
+
+class SlowDown(FinanceError):
+    """The caller wrote too often in the last minute; nothing was changed. Says how long to wait."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(
+            f"slow down: retry in {retry_after_seconds} s. Too many writes in the last minute "
+            "(WRITE_QUOTA_PER_MINUTE); nothing was changed. Reads still work."
+        )

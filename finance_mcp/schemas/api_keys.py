@@ -4,7 +4,7 @@ place, `ApiKeyCreated.key`, returned once by create_api_key."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -66,6 +66,9 @@ class ApiKeyRead(BaseModel):
 
 
 class ApiKeyCreated(BaseModel):
+    # Never kept for an idempotent repeat (server/idempotency.py): the secret is shown once.
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("key",)
+
     key: str = Field(description="The API key. Shown only now: store it in the client's secret store")
     api_key: ApiKeyRead
     usage: str = Field(description="How to use the key")

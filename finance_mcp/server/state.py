@@ -12,6 +12,8 @@ from finance_mcp.domain.errors import Unavailable
 from finance_mcp.domain.quotas import Quotas
 from finance_mcp.server.loop_watch import watch_event_loop
 from finance_mcp.services.households import IdentityService
+from finance_mcp.services.idempotency import IdempotencyLedger
+from finance_mcp.services.write_quota import WriteQuota
 from finance_mcp.settings import Settings
 
 
@@ -32,6 +34,11 @@ class ServerState:
     _db: Database | None = field(default=None, init=False)
     _identities: IdentityService | None = field(default=None, init=False)
     _loop_probe: asyncio.Task[None] | None = field(default=None, init=False)
+    _idempotency: IdempotencyLedger | None = field(default=None, init=False)
+    write_quota: WriteQuota = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.write_quota = WriteQuota(self.settings.write_quota_per_minute)
 
     def open(self) -> None:
         self._db = open_routed_database(
@@ -42,6 +49,7 @@ class ServerState:
             scan_timeout=self.settings.scan_timeout_seconds,
         )
         self._identities = IdentityService(self._db, quotas=household_quotas(self.settings))
+        self._idempotency = IdempotencyLedger(self._db)
         self._loop_probe = asyncio.get_running_loop().create_task(watch_event_loop())
 
     def _stop_loop_probe(self) -> None:
@@ -53,7 +61,7 @@ class ServerState:
         self._stop_loop_probe()
         if self._db is not None:
             await self._db.dispose()
-        self._db = self._identities = None
+        self._db = self._identities = self._idempotency = None
 
     async def require_schema(self) -> None:
         """Refuse to serve a database that is not at the code's schema (`finance-mcp serve` checks first and
@@ -89,3 +97,9 @@ class ServerState:
         if self._identities is None:
             raise RuntimeError("the server is not running (lifespan not entered)")
         return self._identities
+
+    @property
+    def idempotency(self) -> IdempotencyLedger:
+        if self._idempotency is None:
+            raise RuntimeError("the server is not running (lifespan not entered)")
+        return self._idempotency

@@ -68,6 +68,9 @@ def start_server(
         # Every suite registers clients from 127.0.0.1 into the run's shared databases; only the
         # registration-limit tests ask for a limit (their env overrides this).
         **UNLIMITED_REGISTRATION,
+        # Property and fuzz suites write far faster than a person as one user; only the write-quota tests
+        # (tests/e2e/test_idempotency.py) ask for a quota (their env overrides this).
+        "WRITE_QUOTA_PER_MINUTE": "0",
         **(env or {}),
     }
     process = subprocess.Popen(

@@ -212,7 +212,7 @@ async def test_delete_account_publishes_only_its_argument_and_optional_refusal_f
     async with connect(server.token(tenant=fresh_tenant())) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     deleting = tools["delete_account"]
-    assert set(deleting.input_schema["properties"]) == {"account_id"}
+    assert set(deleting.input_schema["properties"]) == {"account_id", "idempotency_key"}  # every write's key
     assert deleting.output_schema is not None
     assert set(deleting.output_schema["required"]) == {"account_id", "transactions_deleted"}
     assert deleting.output_schema["properties"]["not_confirmed"]["anyOf"][0]["enum"] == ["declined", "cancelled"]

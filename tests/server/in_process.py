@@ -47,7 +47,7 @@ class InProcessServer:
             secret_key=self.secret,
             oauth_bridge=False,
             api_keys=False,
-            **settings,
+            **({"write_quota_per_minute": 0} | settings),  # as the end-to-end servers: no quota unless asked
         )
         mcp, _state = build_server(configured)
         return mcp

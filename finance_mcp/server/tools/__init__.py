@@ -15,6 +15,8 @@ from finance_mcp.db.database import Database
 from finance_mcp.domain.principals import Principal
 from finance_mcp.server.dependencies import current_principal, database
 from finance_mcp.server.errors import translate_tool_errors
+from finance_mcp.server.idempotency import KEY as IDEMPOTENCY_KEY
+from finance_mcp.server.idempotency import guarded, publish_replayed
 
 CurrentPrincipal = Annotated[Principal, Resolve(current_principal)]
 Db = Annotated[Database, Resolve(database)]
@@ -29,11 +31,14 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 def tool(mcp: MCPServer, *, title: str, annotations: ToolAnnotations) -> Callable[[F], F]:
     """`@mcp.tool(...)` with the docstring, cleanly dedented, as the description the model reads, and the
-    body's domain and validation errors translated once (`server/errors.py`)."""
+    body's domain and validation errors translated once (`server/errors.py`). A tool that writes (annotations
+    not read-only) is `guarded`: the write quota and the optional `idempotency_key` (`server/idempotency.py`)."""
 
     def register(fn: F) -> F:
         description = inspect.cleandoc(fn.__doc__ or "")
-        mcp.tool(title=title, annotations=annotations, description=description)(translate_tool_errors(fn))
+        writes = not annotations.read_only_hint
+        body = guarded(fn, tool=fn.__name__) if writes else fn
+        mcp.tool(title=title, annotations=annotations, description=description)(translate_tool_errors(body))
         refuse_unknown_arguments(mcp, fn.__name__)
         return fn
 
@@ -55,7 +60,10 @@ def refuse_unknown_arguments(mcp: MCPServer, name: str) -> None:
     registered.parameters = compact_schema(arguments.model_json_schema(by_alias=True))
     registered.fn_metadata.arg_model = null_means_default(arguments)
     # The published schema only: results are still validated against the output model itself.
-    registered.fn_metadata.output_schema = compact_schema(registered.fn_metadata.output_schema)
+    output_schema = compact_schema(registered.fn_metadata.output_schema)
+    if IDEMPOTENCY_KEY in arguments.model_fields:  # a repeat of a keyed call answers `replayed: true`
+        output_schema = publish_replayed(output_schema)
+    registered.fn_metadata.output_schema = output_schema
 
 
 def null_means_default(arguments: type[ArgModelBase]) -> type[ArgModelBase]:
