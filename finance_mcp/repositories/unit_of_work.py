@@ -153,12 +153,3 @@ class UnitsOfWork:
         COMMIT round trip) and refuses a second one. Still call `commit()`: SQLite runs it in a transaction."""
         async with self._db.connect(write=True, transaction=False) as conn:
             yield UnitOfWork(conn, household_id)
-
-
-@contextlib.asynccontextmanager
-async def unit_of_work(
-    db: Database, household_id: int, *, write: bool, transaction: bool = True, scan: bool = False
-) -> AsyncGenerator[UnitOfWork, None]:
-    """The flags' way, until every service opens its units by intent (`UnitsOfWork`)."""
-    async with db.connect(write=write, transaction=transaction, scan=scan) as conn:
-        yield UnitOfWork(conn, household_id)
