@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Dialect, Select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeEngine
 
 from finance_mcp.db.outages import is_outage
 
@@ -39,7 +40,13 @@ def _driver_sql(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> tuple[
     found = _DRIVER_SQL.get(statement)
     if found is None:
         compiled = statement.compile(dialect=dialect)
-        if compiled.binds and any(b.type._cached_bind_processor(dialect) for b in compiled.binds.values()):  # pyright: ignore[reportPrivateUsage]
+        if compiled.binds and any(_converts(b.type, dialect) for b in compiled.binds.values()):
             raise ValueError("Connection.rows() takes statements whose parameters need no conversion")
         found = _DRIVER_SQL[statement] = (str(compiled), tuple(compiled.positiontup or ()))
     return found
+
+
+def _converts(type_: TypeEngine[Any], dialect: Dialect) -> bool:
+    """Whether SQLAlchemy would convert a parameter of `type_` before the driver sees it (the public
+    spelling of what its compiler caches as `_cached_bind_processor`)."""
+    return type_.dialect_impl(dialect).bind_processor(dialect) is not None
