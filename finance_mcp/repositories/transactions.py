@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -94,7 +95,6 @@ _ACCOUNT_PAGE_AFTER = _ACCOUNT_PAGE.where(
     < tuple_(bindparam("p_date", type_=transactions.c.date.type), bindparam("p_id", type_=transactions.c.id.type))
 )
 _ACCOUNT_TOTAL = select(_ACCOUNT_ROWS)
-_FIELDS = ("date", "category", "description", "merchant", "location", "der_category", "der_merchant")
 
 
 class TransactionCriteria(Protocol):
@@ -148,6 +148,52 @@ def _within_quotas() -> list[ColumnElement[bool]]:
     return [rows < bindparam("p_max_rows"), size + bindparam("p_bytes") <= bindparam("p_max_bytes")]
 
 
+def _stored_row(
+    values: Mapping[str, Any], *, household_id: int, account_id: int, created_by: int, now: dt.datetime
+) -> dict[str, Any]:
+    """The row `create_transaction` stores, column by column: one description for both databases' paths
+    (SQLite inserts it as it is; PostgreSQL's one statement binds each column as `_RECORD_BINDS` says)."""
+    get = values.get
+    return {
+        "household_id": household_id,
+        "account_id": account_id,
+        "amount": values["amount"],
+        "date": get("date"),
+        "category": get("category"),
+        "description": get("description"),
+        "merchant": get("merchant"),
+        "location": get("location"),
+        "tags": get("tags") or [],
+        "der_category": get("der_category"),
+        "der_merchant": get("der_merchant"),
+        "created_by": created_by,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+# The bind parameter of each column of `_stored_row` in PostgreSQL's one statement. The balance update
+# reads the household, account, amount and time too, under the same names; the others have their own
+# ("v_..."): an UPDATE would also SET any column whose name a parameter reuses.
+_SHARED_BINDS = {
+    "household_id": "p_household",
+    "account_id": "p_account",
+    "amount": "p_delta",
+    "created_at": "p_now",
+    "updated_at": "p_now",
+}
+_RECORD_BINDS = tuple(
+    (name, _SHARED_BINDS.get(name, f"v_{name}"))
+    for name in [
+        *_SHARED_BINDS,
+        *(c.name for c in COLUMNS if c.name not in _SHARED_BINDS and c.name != "id"),
+        "created_by",
+    ]
+)
+_RECORD_VALUES = operator.itemgetter(*(column for column, _ in _RECORD_BINDS))  # a row's, in that order
+_RECORD_NAMES = tuple(bind for _, bind in _RECORD_BINDS)
+
+
 def _record_statement(*, limited: bool) -> Select[Any]:
     """PostgreSQL's `create_transaction` in one statement, so one round trip and the shortest hold on the
     account's row lock: move the balance and the counters (`balance = balance + :delta`), store the row
@@ -167,11 +213,8 @@ def _record_statement(*, limited: bool) -> Select[Any]:
         .returning(accounts.c.balance)
         .cte("moved")
     )
-    shared = {"household_id": "p_household", "account_id": "p_account", "amount": "p_delta"}
-    shared |= {"created_at": "p_now", "updated_at": "p_now"}
-    names = [*shared, *(c.name for c in COLUMNS if c.name not in shared and c.name != "id"), "created_by"]
-    # Own parameter names ("v_..."): an UPDATE would also SET any column whose name a parameter reuses.
-    values = select(*(bindparam(shared.get(name, f"v_{name}"), type_=transactions.c[name].type) for name in names))
+    names = [column for column, _ in _RECORD_BINDS]
+    values = select(*(bindparam(bind, type_=transactions.c[column].type) for column, bind in _RECORD_BINDS))
     stored = insert(transactions).from_select(names, values.select_from(moved)).returning(*COLUMNS).cte("stored")
     # Unbounded: a cast to VARCHAR(100)[] would silently cut a longer key instead of refusing it.
     tag_keys = func.unnest(bindparam("p_tag_keys", type_=ARRAY(String())))
@@ -225,6 +268,10 @@ class TransactionRepository:
             "updated_at": now,
         }
         params: list[dict[str, Any]] = [{**row, "tags": row.get("tags") or [], **stamp} for row in rows]
+        return await self._insert(params)
+
+    async def _insert(self, params: list[dict[str, Any]]) -> list[RowMapping]:
+        """Insert whole rows (in order) with their tags; return the stored rows in the same order."""
         result = await self._conn.execute(_INSERT, params)
         stored = list(result.mappings().all())
         tag_rows = [
@@ -251,19 +298,19 @@ class TransactionRepository:
         size = row_bytes(values)
         if self._conn.dialect != "postgresql":
             return await self._record_in_steps(account_id, values, size, created_by=created_by, now=now, quotas=quotas)
-        tags: list[str] = values.get("tags") or []
-        params = {f"v_{name}": values.get(name) for name in _FIELDS}
-        params |= {"v_tags": tags, "v_created_by": created_by, "p_tag_keys": sorted({tag_key(t) for t in tags})}
-        params |= {"p_household": self._household_id, "p_account": account_id, "p_delta": values["amount"]}
-        params |= {"p_bytes": size, "p_now": now}
+        row = _stored_row(
+            values, household_id=self._household_id, account_id=account_id, created_by=created_by, now=now
+        )
+        params = dict(zip(_RECORD_NAMES, _RECORD_VALUES(row), strict=True))
+        params |= {"p_tag_keys": sorted({tag_key(t) for t in row["tags"]}), "p_bytes": size}
         statement = _RECORD_POSTGRES
         if quotas.on_rows:
             statement = _RECORD_POSTGRES_LIMITED
             params |= {"p_max_rows": quotas.transactions or UNLIMITED, "p_max_bytes": quotas.stored_bytes or UNLIMITED}
         with balance_bounds(account_id):
             result = await self._conn.execute(statement, params)
-        row = result.mappings().first()
-        return None if row is None else (row, row["account_balance"])
+        stored = result.mappings().first()
+        return None if stored is None else (stored, stored["account_balance"])
 
     async def _record_in_steps(
         self, account_id: int, values: dict[str, Any], size: int, *, created_by: int, now: dt.datetime, quotas: Quotas
@@ -280,8 +327,11 @@ class TransactionRepository:
         )
         if balance is None:
             return None
-        (row,) = await self.add_many([{**values, "account_id": account_id}], created_by=created_by, now=now)
-        return row, balance
+        row = _stored_row(
+            values, household_id=self._household_id, account_id=account_id, created_by=created_by, now=now
+        )
+        (stored,) = await self._insert([row])
+        return stored, balance
 
     async def get(self, transaction_id: int, *, for_update: bool = False) -> Mapping[Any, Any] | None:
         if not storable(transaction_id):
