@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -148,33 +147,53 @@ def _within_quotas() -> list[ColumnElement[bool]]:
     return [rows < bindparam("p_max_rows"), size + bindparam("p_bytes") <= bindparam("p_max_bytes")]
 
 
-def _stored_row(
+# The row `create_transaction` stores, one description for both databases' paths: its columns, in the order
+# `_stored_values` gives their values. SQLite inserts them as a row; PostgreSQL's one statement binds each
+# under its name in `_RECORD_BINDS`.
+_STORED_COLUMNS = (
+    "household_id",
+    "account_id",
+    "amount",
+    "created_at",
+    "updated_at",
+    "date",
+    "category",
+    "description",
+    "merchant",
+    "location",
+    "tags",
+    "der_category",
+    "der_merchant",
+    "created_by",
+)
+_TAGS = _STORED_COLUMNS.index("tags")
+
+
+def _stored_values(
     values: Mapping[str, Any], *, household_id: int, account_id: int, created_by: int, now: dt.datetime
-) -> dict[str, Any]:
-    """The row `create_transaction` stores, column by column: one description for both databases' paths
-    (SQLite inserts it as it is; PostgreSQL's one statement binds each column as `_RECORD_BINDS` says)."""
+) -> tuple[Any, ...]:
+    """The values of `_STORED_COLUMNS`, in that order (a tuple: the hot path pays for no dict it renames)."""
     get = values.get
-    return {
-        "household_id": household_id,
-        "account_id": account_id,
-        "amount": values["amount"],
-        "date": get("date"),
-        "category": get("category"),
-        "description": get("description"),
-        "merchant": get("merchant"),
-        "location": get("location"),
-        "tags": get("tags") or [],
-        "der_category": get("der_category"),
-        "der_merchant": get("der_merchant"),
-        "created_by": created_by,
-        "created_at": now,
-        "updated_at": now,
-    }
+    return (
+        household_id,
+        account_id,
+        values["amount"],
+        now,  # created_at
+        now,  # updated_at
+        get("date"),
+        get("category"),
+        get("description"),
+        get("merchant"),
+        get("location"),
+        get("tags") or [],
+        get("der_category"),
+        get("der_merchant"),
+        created_by,
+    )
 
 
-# The bind parameter of each column of `_stored_row` in PostgreSQL's one statement. The balance update
-# reads the household, account, amount and time too, under the same names; the others have their own
-# ("v_..."): an UPDATE would also SET any column whose name a parameter reuses.
+# The balance update reads the household, account, amount and time too, under these names; the other
+# columns have their own ("v_..."): an UPDATE would also SET any column whose name a parameter reuses.
 _SHARED_BINDS = {
     "household_id": "p_household",
     "account_id": "p_account",
@@ -182,16 +201,7 @@ _SHARED_BINDS = {
     "created_at": "p_now",
     "updated_at": "p_now",
 }
-_RECORD_BINDS = tuple(
-    (name, _SHARED_BINDS.get(name, f"v_{name}"))
-    for name in [
-        *_SHARED_BINDS,
-        *(c.name for c in COLUMNS if c.name not in _SHARED_BINDS and c.name != "id"),
-        "created_by",
-    ]
-)
-_RECORD_VALUES = operator.itemgetter(*(column for column, _ in _RECORD_BINDS))  # a row's, in that order
-_RECORD_NAMES = tuple(bind for _, bind in _RECORD_BINDS)
+_RECORD_BINDS = tuple(_SHARED_BINDS.get(column, f"v_{column}") for column in _STORED_COLUMNS)
 
 
 def _record_statement(*, limited: bool) -> Select[Any]:
@@ -213,8 +223,9 @@ def _record_statement(*, limited: bool) -> Select[Any]:
         .returning(accounts.c.balance)
         .cte("moved")
     )
-    names = [column for column, _ in _RECORD_BINDS]
-    values = select(*(bindparam(bind, type_=transactions.c[column].type) for column, bind in _RECORD_BINDS))
+    names = list(_STORED_COLUMNS)
+    binds = zip(_RECORD_BINDS, _STORED_COLUMNS, strict=True)
+    values = select(*(bindparam(bind, type_=transactions.c[column].type) for bind, column in binds))
     stored = insert(transactions).from_select(names, values.select_from(moved)).returning(*COLUMNS).cte("stored")
     # Unbounded: a cast to VARCHAR(100)[] would silently cut a longer key instead of refusing it.
     tag_keys = func.unnest(bindparam("p_tag_keys", type_=ARRAY(String())))
@@ -298,19 +309,20 @@ class TransactionRepository:
         size = row_bytes(values)
         if self._conn.dialect != "postgresql":
             return await self._record_in_steps(account_id, values, size, created_by=created_by, now=now, quotas=quotas)
-        row = _stored_row(
+        stored = _stored_values(
             values, household_id=self._household_id, account_id=account_id, created_by=created_by, now=now
         )
-        params = dict(zip(_RECORD_NAMES, _RECORD_VALUES(row), strict=True))
-        params |= {"p_tag_keys": sorted({tag_key(t) for t in row["tags"]}), "p_bytes": size}
+        params = dict(zip(_RECORD_BINDS, stored, strict=False))  # both as long as _STORED_COLUMNS
+        params["p_tag_keys"] = sorted({tag_key(t) for t in stored[_TAGS]})
+        params["p_bytes"] = size
         statement = _RECORD_POSTGRES
         if quotas.on_rows:
             statement = _RECORD_POSTGRES_LIMITED
             params |= {"p_max_rows": quotas.transactions or UNLIMITED, "p_max_bytes": quotas.stored_bytes or UNLIMITED}
         with balance_bounds(account_id):
             result = await self._conn.execute(statement, params)
-        stored = result.mappings().first()
-        return None if stored is None else (stored, stored["account_balance"])
+        row = result.mappings().first()
+        return None if row is None else (row, row["account_balance"])
 
     async def _record_in_steps(
         self, account_id: int, values: dict[str, Any], size: int, *, created_by: int, now: dt.datetime, quotas: Quotas
@@ -327,11 +339,11 @@ class TransactionRepository:
         )
         if balance is None:
             return None
-        row = _stored_row(
+        stored = _stored_values(
             values, household_id=self._household_id, account_id=account_id, created_by=created_by, now=now
         )
-        (stored,) = await self._insert([row])
-        return stored, balance
+        (row,) = await self._insert([dict(zip(_STORED_COLUMNS, stored, strict=True))])
+        return row, balance
 
     async def get(self, transaction_id: int, *, for_update: bool = False) -> Mapping[Any, Any] | None:
         if not storable(transaction_id):
