@@ -133,3 +133,39 @@ def test_relative_and_from_imports_resolve_to_absolute_modules() -> None:
     assert "mcp.types" in found
     package = {i.target for i in imports_of("from . import errors", "finance_mcp.services", is_package=True)}
     assert "finance_mcp.services.errors" in package
+
+
+def calls_in(path: Path) -> list[tuple[int, str]]:
+    """Every call's line and callee as written: `f` for `f(...)`, `.name` for `x.name(...)`."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name):
+                found.append((node.lineno, node.func.id))
+            elif isinstance(node.func, ast.Attribute):
+                found.append((node.lineno, f".{node.func.attr}"))
+    return found
+
+
+def built_on_a_connection(node: ast.stmt) -> bool:
+    return isinstance(node, ast.FunctionDef) and node.name == "__init__" and "conn" in {a.arg for a in node.args.args}
+
+
+def test_services_open_units_of_work_by_intent_never_a_connection_or_a_repository() -> None:
+    repositories = PACKAGE_ROOT / "repositories"
+    classes = {  # the repositories: classes built on a connection
+        node.name
+        for path in repositories.glob("*.py")
+        if path.name != "unit_of_work.py"
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.ClassDef) and any(built_on_a_connection(item) for item in node.body)
+    }
+    wrong = [
+        f"{path.name}:{line} calls {callee}"
+        for path in sorted((PACKAGE_ROOT / "services").glob("*.py"))
+        for line, callee in calls_in(path)
+        if callee == ".connect" or callee in classes
+    ]
+
+    assert {"AccountRepository", "OAuthRepository", "SignInAttemptRepository"} <= classes
+    assert wrong == []

@@ -68,11 +68,18 @@ class IdempotencyRepository:
         await self._conn.execute(_FINISH, {**self._mine, "p_key": key, "p_result": result})
 
 
-async def purge_expired(conn: Connection, *, now: dt.datetime) -> int:
-    """Delete up to `PURGE_BATCH` keys past their 24 h, of every household; rows another transaction holds
-    are left for next time (PostgreSQL `SKIP LOCKED`). How many went."""
-    expired = select(_t.c.id).where(_t.c.expires_at <= bindparam("p_now")).limit(PURGE_BATCH)
-    if conn.dialect == "postgresql":
-        expired = expired.with_for_update(skip_locked=True)
-    result: CursorResult[Any] = await conn.execute(delete(_t).where(_t.c.id.in_(expired)), {"p_now": now})  # type: ignore[assignment]
-    return result.rowcount
+class ExpiredKeys:
+    """The keys of every household past their 24 h (household-less: one purge serves them all)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def purge(self, *, now: dt.datetime) -> int:
+        """Delete up to `PURGE_BATCH` keys past their 24 h; rows another transaction holds are left for next
+        time (PostgreSQL `SKIP LOCKED`). How many went."""
+        expired = select(_t.c.id).where(_t.c.expires_at <= bindparam("p_now")).limit(PURGE_BATCH)
+        if self._conn.dialect == "postgresql":
+            expired = expired.with_for_update(skip_locked=True)
+        statement = delete(_t).where(_t.c.id.in_(expired))
+        result: CursorResult[Any] = await self._conn.execute(statement, {"p_now": now})  # type: ignore[assignment]
+        return result.rowcount

@@ -94,7 +94,6 @@ _ACCOUNT_PAGE_AFTER = _ACCOUNT_PAGE.where(
     < tuple_(bindparam("p_date", type_=transactions.c.date.type), bindparam("p_id", type_=transactions.c.id.type))
 )
 _ACCOUNT_TOTAL = select(_ACCOUNT_ROWS)
-_FIELDS = ("date", "category", "description", "merchant", "location", "der_category", "der_merchant")
 
 
 class TransactionCriteria(Protocol):
@@ -148,6 +147,63 @@ def _within_quotas() -> list[ColumnElement[bool]]:
     return [rows < bindparam("p_max_rows"), size + bindparam("p_bytes") <= bindparam("p_max_bytes")]
 
 
+# The row `create_transaction` stores, one description for both databases' paths: its columns, in the order
+# `_stored_values` gives their values. SQLite inserts them as a row; PostgreSQL's one statement binds each
+# under its name in `_RECORD_BINDS`.
+_STORED_COLUMNS = (
+    "household_id",
+    "account_id",
+    "amount",
+    "created_at",
+    "updated_at",
+    "date",
+    "category",
+    "description",
+    "merchant",
+    "location",
+    "tags",
+    "der_category",
+    "der_merchant",
+    "created_by",
+)
+_TAGS = _STORED_COLUMNS.index("tags")
+
+
+def _stored_values(
+    values: Mapping[str, Any], *, household_id: int, account_id: int, created_by: int, now: dt.datetime
+) -> tuple[Any, ...]:
+    """The values of `_STORED_COLUMNS`, in that order (a tuple: the hot path pays for no dict it renames)."""
+    get = values.get
+    return (
+        household_id,
+        account_id,
+        values["amount"],
+        now,  # created_at
+        now,  # updated_at
+        get("date"),
+        get("category"),
+        get("description"),
+        get("merchant"),
+        get("location"),
+        get("tags") or [],
+        get("der_category"),
+        get("der_merchant"),
+        created_by,
+    )
+
+
+# The balance update reads the household, account, amount and time too, under these names; the other
+# columns have their own ("v_..."): an UPDATE would also SET any column whose name a parameter reuses.
+_SHARED_BINDS = {
+    "household_id": "p_household",
+    "account_id": "p_account",
+    "amount": "p_delta",
+    "created_at": "p_now",
+    "updated_at": "p_now",
+}
+_RECORD_BINDS = tuple(_SHARED_BINDS.get(column, f"v_{column}") for column in _STORED_COLUMNS)
+
+
 def _record_statement(*, limited: bool) -> Select[Any]:
     """PostgreSQL's `create_transaction` in one statement, so one round trip and the shortest hold on the
     account's row lock: move the balance and the counters (`balance = balance + :delta`), store the row
@@ -167,11 +223,9 @@ def _record_statement(*, limited: bool) -> Select[Any]:
         .returning(accounts.c.balance)
         .cte("moved")
     )
-    shared = {"household_id": "p_household", "account_id": "p_account", "amount": "p_delta"}
-    shared |= {"created_at": "p_now", "updated_at": "p_now"}
-    names = [*shared, *(c.name for c in COLUMNS if c.name not in shared and c.name != "id"), "created_by"]
-    # Own parameter names ("v_..."): an UPDATE would also SET any column whose name a parameter reuses.
-    values = select(*(bindparam(shared.get(name, f"v_{name}"), type_=transactions.c[name].type) for name in names))
+    names = list(_STORED_COLUMNS)
+    binds = zip(_RECORD_BINDS, _STORED_COLUMNS, strict=True)
+    values = select(*(bindparam(bind, type_=transactions.c[column].type) for bind, column in binds))
     stored = insert(transactions).from_select(names, values.select_from(moved)).returning(*COLUMNS).cte("stored")
     # Unbounded: a cast to VARCHAR(100)[] would silently cut a longer key instead of refusing it.
     tag_keys = func.unnest(bindparam("p_tag_keys", type_=ARRAY(String())))
@@ -225,6 +279,10 @@ class TransactionRepository:
             "updated_at": now,
         }
         params: list[dict[str, Any]] = [{**row, "tags": row.get("tags") or [], **stamp} for row in rows]
+        return await self._insert(params)
+
+    async def _insert(self, params: list[dict[str, Any]]) -> list[RowMapping]:
+        """Insert whole rows (in order) with their tags; return the stored rows in the same order."""
         result = await self._conn.execute(_INSERT, params)
         stored = list(result.mappings().all())
         tag_rows = [
@@ -251,11 +309,12 @@ class TransactionRepository:
         size = row_bytes(values)
         if self._conn.dialect != "postgresql":
             return await self._record_in_steps(account_id, values, size, created_by=created_by, now=now, quotas=quotas)
-        tags: list[str] = values.get("tags") or []
-        params = {f"v_{name}": values.get(name) for name in _FIELDS}
-        params |= {"v_tags": tags, "v_created_by": created_by, "p_tag_keys": sorted({tag_key(t) for t in tags})}
-        params |= {"p_household": self._household_id, "p_account": account_id, "p_delta": values["amount"]}
-        params |= {"p_bytes": size, "p_now": now}
+        stored = _stored_values(
+            values, household_id=self._household_id, account_id=account_id, created_by=created_by, now=now
+        )
+        params = dict(zip(_RECORD_BINDS, stored, strict=False))  # both as long as _STORED_COLUMNS
+        params["p_tag_keys"] = sorted({tag_key(t) for t in stored[_TAGS]})
+        params["p_bytes"] = size
         statement = _RECORD_POSTGRES
         if quotas.on_rows:
             statement = _RECORD_POSTGRES_LIMITED
@@ -280,7 +339,10 @@ class TransactionRepository:
         )
         if balance is None:
             return None
-        (row,) = await self.add_many([{**values, "account_id": account_id}], created_by=created_by, now=now)
+        stored = _stored_values(
+            values, household_id=self._household_id, account_id=account_id, created_by=created_by, now=now
+        )
+        (row,) = await self._insert([dict(zip(_STORED_COLUMNS, stored, strict=True))])
         return row, balance
 
     async def get(self, transaction_id: int, *, for_update: bool = False) -> Mapping[Any, Any] | None:

@@ -31,6 +31,7 @@ from finance_mcp.server.auth import BearerVerifier, JwtVerifier
 from finance_mcp.server.errors import tool_error
 from finance_mcp.server.oauth.bridge import LoginBridge, build_bridge
 from finance_mcp.server.observe import CURRENT_CALL, CallObserver, CallRecord, ToolMetrics, metrics_endpoint
+from finance_mcp.server.sdk_private import registered_tool
 from finance_mcp.server.sessions import SessionsPerPrincipal
 from finance_mcp.server.state import ServerState
 from finance_mcp.server.tools import accounts, analytics, api_keys, households, transactions
@@ -76,7 +77,7 @@ class FinanceServer(MCPServer):
             return result
         finally:
             CURRENT_CALL.reset(reset)
-            known = self._tool_manager.get_tool(name) is not None  # pyright: ignore[reportPrivateUsage]
+            known = registered_tool(self, name) is not None
             self.observer.finish(name if known else "unknown", record, ok=ok, seconds=time.perf_counter() - started)
 
     async def _call_checked(
@@ -87,7 +88,7 @@ class FinanceServer(MCPServer):
         except UnexpectedToolError:
             raise
         except ToolError as error:
-            registered = self._tool_manager.get_tool(name)  # pyright: ignore[reportPrivateUsage]
+            registered = registered_tool(self, name)
             if registered is None:
                 raise ToolError(await self._unknown_tool(name)) from None
             if not isinstance(error.__cause__, ValidationError):

@@ -6,7 +6,6 @@ import dataclasses
 from typing import Any
 
 from mcp.server.auth.middleware.auth_context import get_access_token
-from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context
 
 from finance_mcp.db.database import Database
@@ -16,11 +15,6 @@ from finance_mcp.server.auth import API_KEY_CLIENT_ID, grant_of, identity_from_t
 from finance_mcp.server.errors import translate_tool_errors
 from finance_mcp.server.observe import note_principal
 from finance_mcp.server.state import ServerState
-
-# The SDK wraps every `Resolve(...)` value in `AcceptedElicitation[Any]`. pydantic caches parametrised
-# generics weakly, so each garbage collection freed the class and the next tool call rebuilt it (~0.6 ms,
-# 2-5 % of server time in docs/PERFORMANCE.md). Holding one reference keeps the cached class alive.
-_RESOLVED_VALUE_CLASS = AcceptedElicitation[Any]
 
 
 def server_state(ctx: Context[Any, Any]) -> ServerState:

@@ -14,6 +14,8 @@ from jwt.algorithms import HMACAlgorithm
 from jwt.api_jws import PyJWS
 from jwt.exceptions import InvalidSubjectError
 
+from finance_mcp.server.jwt_private import with_signatures
+
 ALGORITHM = "HS256"
 
 
@@ -31,10 +33,7 @@ def decoder(key: str | bytes) -> jwt.PyJWT:
     """A PyJWT that knows only HS256, with `key` prepared once; pass that same `key` object to `decode`."""
     signatures = PyJWS(algorithms=[])
     signatures.register_algorithm(ALGORITHM, _PreparedHS256(key))
-    decoding = jwt.PyJWT()
-    # PyJWT has no public hook for its signature layer; its own module wires its global object this way.
-    decoding._jws = signatures  # pyright: ignore[reportPrivateUsage]
-    return decoding
+    return with_signatures(jwt.PyJWT(), signatures)  # PyJWT has no public hook for its signature layer
 
 
 class KeyRing:

@@ -10,7 +10,7 @@ from typing import Any
 from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Invalid, NotFound
 from finance_mcp.domain.principals import Permission, Principal
-from finance_mcp.repositories.unit_of_work import unit_of_work
+from finance_mcp.repositories.unit_of_work import UnitsOfWork
 from finance_mcp.schemas.accounts import AccountCreate, AccountDeleted, AccountList, AccountRead, AccountUpdate
 
 
@@ -27,7 +27,7 @@ def to_account(row: Mapping[Any, Any]) -> AccountRead:
 async def create_account(db: Database, principal: Principal, data: AccountCreate) -> AccountRead:
     principal.require(Permission.WRITE)
     now = dt.datetime.now(dt.UTC)
-    async with unit_of_work(db, principal.household_id, write=True) as uow:
+    async with UnitsOfWork(db).write(principal.household_id) as uow:
         if principal.quotas.accounts:
             await uow.usage.lock()  # one create at a time per household: concurrent ones cannot overshoot
             principal.quotas.check_accounts(await uow.usage.accounts())
@@ -46,14 +46,14 @@ async def create_account(db: Database, principal: Principal, data: AccountCreate
 
 async def list_accounts(db: Database, principal: Principal) -> AccountList:
     principal.require(Permission.READ)
-    async with unit_of_work(db, principal.household_id, write=False, transaction=False) as uow:
+    async with UnitsOfWork(db).read(principal.household_id) as uow:
         rows = await uow.accounts.list()
     return AccountList(accounts=[to_account(row) for row in rows], total=len(rows))
 
 
 async def get_account(db: Database, principal: Principal, account_id: int) -> AccountRead:
     principal.require(Permission.READ)
-    async with unit_of_work(db, principal.household_id, write=False, transaction=False) as uow:
+    async with UnitsOfWork(db).read(principal.household_id) as uow:
         row = await uow.accounts.get(account_id)
     if row is None:
         raise account_not_found(account_id)
@@ -65,7 +65,7 @@ async def update_account(db: Database, principal: Principal, account_id: int, da
     changes = data.model_dump(exclude_none=True)
     if not changes:
         raise Invalid("Nothing to change: give a new name or account_type (null means leave unchanged).")
-    async with unit_of_work(db, principal.household_id, write=True) as uow:
+    async with UnitsOfWork(db).write(principal.household_id) as uow:
         row = await uow.accounts.update(account_id, now=dt.datetime.now(dt.UTC), **changes)
         if row is None:
             raise account_not_found(account_id)
@@ -84,7 +84,7 @@ class AccountDeletion:
 async def preview_account_deletion(db: Database, principal: Principal, account_id: int) -> AccountDeletion:
     """What `delete_account` would destroy, refused exactly as the delete would be (role, household)."""
     principal.require(Permission.ADMIN)
-    async with unit_of_work(db, principal.household_id, write=False, transaction=False) as uow:
+    async with UnitsOfWork(db).read(principal.household_id) as uow:
         row = await uow.accounts.get(account_id)
         count = await uow.accounts.transaction_count(account_id) if row is not None else None
     if row is None or count is None:
@@ -94,7 +94,7 @@ async def preview_account_deletion(db: Database, principal: Principal, account_i
 
 async def delete_account(db: Database, principal: Principal, account_id: int) -> AccountDeleted:
     principal.require(Permission.ADMIN)
-    async with unit_of_work(db, principal.household_id, write=True) as uow:
+    async with UnitsOfWork(db).write(principal.household_id) as uow:
         removed = await uow.accounts.delete(account_id)
         if removed is None:
             raise account_not_found(account_id)

@@ -22,7 +22,7 @@ from finance_mcp.domain.errors import Invalid
 from finance_mcp.domain.principals import Permission, Principal
 from finance_mcp.domain.suggestions import unknown_name_note
 from finance_mcp.repositories.analytics import Scope, Slice
-from finance_mcp.repositories.unit_of_work import UnitOfWork, unit_of_work
+from finance_mcp.repositories.unit_of_work import UnitOfWork, UnitsOfWork
 from finance_mcp.schemas.analytics import (
     CashFlow,
     CashFlowPeriod,
@@ -164,7 +164,7 @@ async def spending_summary(
         grouping = Slice(by=group_by, expenses_only=expenses_only)
     # A transaction with several tags is in several tag groups: its period total needs its own slice.
     slices = [grouping, Slice(expenses_only=expenses_only)] if group_by == "tag" else [grouping]
-    async with unit_of_work(db, principal.household_id, write=False, scan=True) as uow:
+    async with UnitsOfWork(db).scan(principal.household_id) as uow:
         names = await checked_accounts(uow, account_ids)
         found = await uow.analytics.totals(Scope(start, end, _ids(account_ids)), *slices)
     folded = fold(found[0]).values()
@@ -195,7 +195,7 @@ async def top_merchants(
     period = period_of(start, end)
     if not 1 <= limit <= MAX_MERCHANTS:
         raise Invalid(f"limit must be between 1 and {MAX_MERCHANTS}")
-    async with unit_of_work(db, principal.household_id, write=False, scan=True) as uow:
+    async with UnitsOfWork(db).scan(principal.household_id) as uow:
         await checked_accounts(uow, account_ids)
         (rows,) = await uow.analytics.totals(
             Scope(start, end, _ids(account_ids)), Slice(by="merchant", expenses_only=True)
@@ -239,7 +239,7 @@ async def cash_flow(
 ) -> CashFlow:
     principal.require(Permission.READ)
     period = period_of(start, end)
-    async with unit_of_work(db, principal.household_id, write=False, scan=True) as uow:
+    async with UnitsOfWork(db).scan(principal.household_id) as uow:
         await checked_accounts(uow, account_ids)
         (rows,) = await uow.analytics.totals(Scope(start, end, _ids(account_ids)), Slice(bucket=interval))
     by_bucket = {row["bucket"]: to_totals(row) for row in rows}
@@ -282,7 +282,7 @@ async def category_trends(
     # window[0] is the month before the window: read only for the first month's change.
     window = [add_months(last, offset) for offset in range(-months, 1)]
     period = period_of(window[1], month_end(last))
-    async with unit_of_work(db, principal.household_id, write=False, scan=True) as uow:
+    async with UnitsOfWork(db).scan(principal.household_id) as uow:
         (rows,) = await uow.analytics.totals(Scope(window[0], period.end_date), Slice(by="category", bucket="month"))
         cells: dict[str, dict[dt.date, Totals]] = {}
         spellings: dict[str, str] = {}

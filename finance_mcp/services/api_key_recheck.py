@@ -37,8 +37,8 @@ from sqlalchemy import RowMapping
 from finance_mcp.crypto import Sealer
 from finance_mcp.db.database import Database
 from finance_mcp.domain.principals import ROLE_PERMISSIONS, Role, scopes_for
-from finance_mcp.repositories.api_keys import ApiKeyRepository
-from finance_mcp.repositories.oauth import GRANT_ENDED, OAuthRepository
+from finance_mcp.repositories.oauth import GRANT_ENDED
+from finance_mcp.repositories.unit_of_work import UnitsOfWork
 
 SEALING = "api key mcp_auth refresh token"
 RETRY = dt.timedelta(seconds=30)  # how soon a check that found MCP_Auth down is tried again
@@ -96,11 +96,9 @@ class RecheckPolicy:
         if row["next_check_at"] is not None and row["next_check_at"] > now:  # being checked, or retried soon
             return self._within_grace(row, now)
         retry_at = now + min(RETRY, self.interval)
-        async with db.connect(write=True) as conn:
-            sealed = await ApiKeyRepository(conn, row["household_id"]).claim_check(
-                row["id"], now=now, retry_at=retry_at
-            )
-            await conn.commit()
+        async with UnitsOfWork(db).write(row["household_id"]) as uow:
+            sealed = await uow.api_keys.claim_check(row["id"], now=now, retry_at=retry_at)
+            await uow.commit()
         if sealed is None:  # another request is checking this key right now
             return self._within_grace(row, now)
         refresh_token = self.sealer.open(sealed)
@@ -121,11 +119,11 @@ class RecheckPolicy:
         vouched_at = row["grant_checked_at"] or row["grant_created_at"]
         if vouched_at + self.interval > now:  # MCP_Auth's word on the grant is fresh enough: no call
             return await self._adopt(db, row, row["grant_role"], now=now, checked_at=vouched_at)
-        async with db.connect(write=True) as conn:
-            held, sealed = await OAuthRepository(conn).claim_upstream(
+        async with UnitsOfWork(db).write() as uow:
+            held, sealed = await uow.oauth.claim_upstream(
                 row["grant_id"], now=now, until=now + min(RETRY, self.interval)
             )
-            await conn.commit()
+            await uow.commit()
         if not held:  # the grant's client or another key is refreshing it right now, or it just ended
             return self._within_grace(row, now)
         opened = None if sealed is None else self.grant_sealer.open(sealed)
@@ -136,15 +134,15 @@ class RecheckPolicy:
             return await self._end_grant(db, row, now, DISOWNED)
         if answer.auth_user_id != row["auth_user_id"] or answer.tenant_id != tenant_id:
             return await self._end_grant(db, row, now, MOVED)
-        async with db.connect(write=True) as conn:
-            await OAuthRepository(conn).update_grant(
+        async with UnitsOfWork(db).write() as uow:
+            await uow.oauth.update_grant(
                 row["grant_id"],
                 role=answer.role,
                 upstream_refresh_token=self.grant_sealer.seal(answer.refresh_token),
                 checked_at=now,
                 upstream_claimed_until=None,
             )
-            await conn.commit()
+            await uow.commit()
         return await self._adopt(db, row, answer.role, now=now)
 
     async def _adopt(
@@ -163,19 +161,17 @@ class RecheckPolicy:
         if not set(row["scopes"]) <= scopes_for(ROLE_PERMISSIONS[Role(role)]):
             reason = f"its person's role at MCP_Auth is now {role}, which does not allow the key's scopes"
             return await self._stop(db, row, now, reason)
-        async with db.connect(write=True) as conn:
-            await ApiKeyRepository(conn, row["household_id"]).record_check(
-                row["id"], role=role, upstream=upstream, now=checked_at or now
-            )
-            await conn.commit()
+        async with UnitsOfWork(db).write(row["household_id"]) as uow:
+            await uow.api_keys.record_check(row["id"], role=role, upstream=upstream, now=checked_at or now)
+            await uow.commit()
         return Verdict(role=role)
 
     async def _end_grant(self, db: Database, row: RowMapping, now: dt.datetime, reason: str) -> Verdict:
         """MCP_Auth refused the grant's token or answered for someone else: the grant is over for its client
         too (its next refresh would fail the same way), and every key made under it stops."""
-        async with db.connect(write=True) as conn:
-            await OAuthRepository(conn).revoke_grant(row["grant_id"], now=now, key_reason=reason)
-            await conn.commit()
+        async with UnitsOfWork(db).write() as uow:
+            await uow.oauth.revoke_grant(row["grant_id"], now=now, key_reason=reason)
+            await uow.commit()
         return Verdict(refusal=f"the API key was stopped: {reason}; create a new key")
 
     def _within_grace(self, row: RowMapping, now: dt.datetime) -> Verdict:
@@ -191,9 +187,9 @@ class RecheckPolicy:
         return await self._adopt(db, row, answer.role, now=now, upstream=self.seal(answer.refresh_token))
 
     async def _stop(self, db: Database, row: RowMapping, now: dt.datetime, reason: str) -> Verdict:
-        async with db.connect(write=True) as conn:
-            await ApiKeyRepository(conn, row["household_id"]).stop(row["id"], now=now, reason=reason)
-            await conn.commit()
+        async with UnitsOfWork(db).write(row["household_id"]) as uow:
+            await uow.api_keys.stop(row["id"], now=now, reason=reason)
+            await uow.commit()
         return Verdict(refusal=f"the API key was stopped: {reason}; create a new key")
 
 

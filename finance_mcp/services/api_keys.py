@@ -21,12 +21,10 @@ from dataclasses import dataclass
 from sqlalchemy import RowMapping
 
 from finance_mcp.crypto import hash_secret, matches, new_secret
-from finance_mcp.db.database import Connection, Database
+from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Conflict, NotFound, PermissionDenied
 from finance_mcp.domain.principals import Permission, Principal, scopes_for, tenant_of
-from finance_mcp.repositories.api_keys import ApiKeyCredentials, ApiKeyRepository
-from finance_mcp.repositories.oauth import OAuthRepository
-from finance_mcp.repositories.quota_usage import QuotaUsage
+from finance_mcp.repositories.unit_of_work import UnitOfWork, UnitsOfWork
 from finance_mcp.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead, ApiKeyRevoked
 from finance_mcp.services.api_key_recheck import RecheckPolicy
 
@@ -144,12 +142,12 @@ async def create_api_key(
         )
     now = dt.datetime.now(dt.UTC)
     lookup_id, secret = secrets.token_hex(_LOOKUP_HEX // 2), new_secret()
-    async with db.connect(write=True) as conn:
-        repo = ApiKeyRepository(conn, principal.household_id)
-        origin = await _origin(conn, principal, recheck, now)
+    async with UnitsOfWork(db).write(principal.household_id) as uow:
+        repo = uow.api_keys
+        origin = await _origin(uow, principal, recheck, now)
         days, notice = _lifetime(data.expires_in_days, rechecked=bool(origin), unchecked_max_days=unchecked_max_days)
         if principal.quotas.api_keys:
-            usage = QuotaUsage(conn, principal.household_id)
+            usage = uow.usage
             await usage.lock()  # one create at a time per household: concurrent ones cannot overshoot
             principal.quotas.check_api_keys(await usage.active_api_keys(now=now))
         if await repo.count_active(principal.user_id, now=now) >= MAX_ACTIVE_KEYS_PER_USER:
@@ -169,14 +167,14 @@ async def create_api_key(
             **origin,
         )
         row = await repo.get(key_id)
-        await conn.commit()
+        await uow.commit()
     assert row is not None
     key = f"{KEY_PREFIX}{lookup_id}_{secret}"
     return ApiKeyCreated(key=key, api_key=_to_read(row, now), usage=USAGE, notice=notice)
 
 
 async def _origin(
-    conn: Connection, principal: Principal, recheck: tuple[RecheckPolicy, str] | None, now: dt.datetime
+    uow: UnitOfWork, principal: Principal, recheck: tuple[RecheckPolicy, str] | None, now: dt.datetime
 ) -> dict[str, object]:
     """The columns that say how the key re-checks its person; empty when nothing can."""
     if recheck is not None:
@@ -184,7 +182,7 @@ async def _origin(
         return {"upstream_refresh_token": policy.seal(refresh_token), "checked_at": now, "next_check_at": now}
     if principal.grant_id is None:
         return {}
-    grant = await OAuthRepository(conn).grant(principal.grant_id)
+    grant = await uow.oauth.grant(principal.grant_id)
     if grant is None or grant["auth_user_id"] != principal.auth_user_id or grant["revoked_at"] is not None:
         raise PermissionDenied(
             "Your OAuth sign-in has ended (signed out or revoked), so no key can be made under it; "
@@ -221,10 +219,8 @@ async def list_api_keys(db: Database, principal: Principal) -> ApiKeyList:
     """Your own keys; admins and owners see every key of the household (to revoke a departed member's)."""
     _require_sign_in(principal)
     everyone = Permission.ADMIN in principal.permissions
-    async with db.connect(write=False) as conn:
-        rows = await ApiKeyRepository(conn, principal.household_id).list(
-            user_id=None if everyone else principal.user_id
-        )
+    async with UnitsOfWork(db).snapshot(principal.household_id) as uow:
+        rows = await uow.api_keys.list(user_id=None if everyone else principal.user_id)
     now = dt.datetime.now(dt.UTC)
     return ApiKeyList(api_keys=[_to_read(row, now) for row in rows], total=len(rows))
 
@@ -233,14 +229,14 @@ async def revoke_api_key(db: Database, principal: Principal, key_id: int) -> Api
     """Revoke one of your keys (admins and owners: any key of the household). Revoking twice is harmless."""
     _require_sign_in(principal)
     now = dt.datetime.now(dt.UTC)
-    async with db.connect(write=True) as conn:
-        repo = ApiKeyRepository(conn, principal.household_id)
+    async with UnitsOfWork(db).write(principal.household_id) as uow:
+        repo = uow.api_keys
         row = await repo.get(key_id)
         if row is None or (row["user_id"] != principal.user_id and Permission.ADMIN not in principal.permissions):
             raise _key_not_found(key_id)
         await repo.revoke(key_id, now=now)
         row = await repo.get(key_id)
-        await conn.commit()
+        await uow.commit()
     assert row is not None
     return ApiKeyRevoked(api_key=_to_read(row, now))
 
@@ -253,8 +249,8 @@ async def authenticate(
     shape = _KEY_SHAPE.match(key)
     if shape is None:
         return KeyRefused("the API key is malformed (expected fmcp_<16 hex>_<43 characters>)")
-    async with db.connect(write=False, transaction=False) as conn:
-        row = await ApiKeyCredentials(conn).find(shape["lookup"])
+    async with UnitsOfWork(db).read() as uow:
+        row = await uow.api_key_credentials.find(shape["lookup"])
     if row is None or not matches(shape["secret"], row["secret_hash"]):
         return UNKNOWN_KEY
     now = now or dt.datetime.now(dt.UTC)

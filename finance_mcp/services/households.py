@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from finance_mcp.db.database import Database
 from finance_mcp.domain.principals import Identity, Permission, Principal
 from finance_mcp.domain.quotas import NO_QUOTAS, Quotas
-from finance_mcp.repositories.households import IdentityRepository
+from finance_mcp.repositories.unit_of_work import UnitsOfWork
 from finance_mcp.schemas.households import HouseholdRead, UserRead, WhoAmI
 
 _CACHE_LIMIT = 10_000
@@ -33,7 +33,7 @@ class IdentityService:
     token to local ids is cached for the life of the process (one query saved on every call)."""
 
     def __init__(self, db: Database, *, quotas: Quotas = NO_QUOTAS) -> None:
-        self._db = db
+        self._units = UnitsOfWork(db)
         self._quotas = quotas
         self._known: dict[tuple[str, str], _Known] = {}
 
@@ -58,11 +58,11 @@ class IdentityService:
 
     async def _ensure(self, identity: Identity) -> _Known:
         now = dt.datetime.now(dt.UTC)
-        async with self._db.connect(write=True) as conn:
-            repo = IdentityRepository(conn)
+        async with self._units.write() as uow:
+            repo = uow.identity
             household = await repo.ensure_household(identity.household_key, _household_name(identity), now=now)
             user_id, email = await repo.ensure_user(household["id"], identity.auth_user_id, identity.email, now=now)
-            await conn.commit()
+            await uow.commit()
         return _Known(household["id"], household["name"], user_id, email)
 
 

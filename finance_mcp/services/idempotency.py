@@ -14,11 +14,11 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from finance_mcp.db.database import Connection, Database
-from finance_mcp.db.held import HeldDatabase
+from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Conflict
 from finance_mcp.domain.principals import Principal
-from finance_mcp.repositories.idempotency import IdempotencyRepository, StoredCall, purge_expired
+from finance_mcp.repositories.idempotency import StoredCall
+from finance_mcp.repositories.unit_of_work import UnitOfWork, UnitsOfWork
 
 LIFETIME = dt.timedelta(hours=24)
 PURGE_EVERY = dt.timedelta(minutes=10)
@@ -50,23 +50,23 @@ class IdempotencyLedger:
     ) -> T | StoredCall:
         """`body`'s result, written once; or the first call's `StoredCall` when this is a repeat."""
         now = self._clock()
-        async with self._db.connect(write=True) as conn:
-            await self._purge_if_due(conn, now)
-            keys = IdempotencyRepository(conn, principal.household_id, user_id=principal.user_id)
+        async with UnitsOfWork(self._db).write(principal.household_id) as uow:
+            await self._purge_if_due(uow, now)
+            keys = uow.idempotency_keys(principal.user_id)
             if not await keys.claim(key, tool=tool, request_hash=request_hash, now=now, expires_at=now + LIFETIME):
                 found = await keys.find(key)
-                await conn.commit()  # the claim changed nothing; a purge that ran here is kept
+                await uow.commit()  # the claim changed nothing; a purge that ran here is kept
                 return replay(found, key=key, tool=tool, request_hash=request_hash)
-            result = await body(HeldDatabase(conn))
+            result = await body(uow.held())
             await keys.finish(key, result=stored(result))
-            await conn.commit()
+            await uow.commit()
         return result
 
-    async def _purge_if_due(self, conn: Connection, now: dt.datetime) -> None:
+    async def _purge_if_due(self, uow: UnitOfWork, now: dt.datetime) -> None:
         if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
             return
         self._purged_at = now
-        await purge_expired(conn, now=now)
+        await uow.expired_idempotency_keys.purge(now=now)
 
 
 def replay(found: StoredCall | None, *, key: str, tool: str, request_hash: str) -> StoredCall:

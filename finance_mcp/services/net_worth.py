@@ -15,7 +15,7 @@ from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Invalid
 from finance_mcp.domain.periods import Interval
 from finance_mcp.domain.principals import Permission, Principal
-from finance_mcp.repositories.unit_of_work import unit_of_work
+from finance_mcp.repositories.unit_of_work import UnitsOfWork
 from finance_mcp.schemas.analytics import AccountBalance, CurrencyTotal, NetWorth, NetWorthPoint
 from finance_mcp.services import periods
 from finance_mcp.services.analytics import ZERO, today
@@ -59,7 +59,7 @@ async def net_worth(
     points = history_periods(day, interval or "month", history or DEFAULT_HISTORY) if wanted else []
     # Only transactions after the earliest point are read; older ones are already in every balance.
     since = points[0].end if points else day
-    async with unit_of_work(db, principal.household_id, write=False, scan=True) as uow:
+    async with UnitsOfWork(db).scan(principal.household_id) as uow:
         rows = await uow.analytics.balances(as_of=day, since=since, bucket=(interval or "month") if wanted else None)
     accounts, flows = _accounts_and_flows(rows)
     ends = [point.end for point in points] or [day]

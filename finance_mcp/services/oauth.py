@@ -17,8 +17,8 @@ from sqlalchemy import RowMapping
 from finance_mcp.crypto import Sealer, hash_secret, new_secret
 from finance_mcp.db.database import Database
 from finance_mcp.domain.principals import tenant_household_key
-from finance_mcp.repositories.households import IdentityRepository
 from finance_mcp.repositories.oauth import OAuthRepository
+from finance_mcp.repositories.unit_of_work import UnitsOfWork
 
 UPSTREAM_SEALING = "mcp_auth refresh token"
 CODE_LIFETIME = dt.timedelta(minutes=5)
@@ -89,7 +89,7 @@ class GrantStore:
     def __init__(
         self, db: Database, sealer: Sealer, *, unused_client_lifetime: dt.timedelta = UNUSED_CLIENT_LIFETIME
     ) -> None:
-        self._db = db
+        self._units = UnitsOfWork(db)
         self._sealer = sealer
         self._unused_client_lifetime = unused_client_lifetime
 
@@ -98,19 +98,19 @@ class GrantStore:
     async def register_client(self, client_id: str, secret: str | None, client_metadata: dict[str, Any]) -> None:
         """Store a new client; each registration also drops the clients that were registered and never used."""
         now = _now()
-        async with self._db.connect(write=True) as conn:
-            repo = OAuthRepository(conn)
+        async with self._units.write() as uow:
+            repo = uow.oauth
             secret_hash = None if secret is None else hash_secret(secret)
             await repo.add_client(
                 now=now, client_id=client_id, secret_hash=secret_hash, client_metadata=client_metadata
             )
             await repo.purge_unused_clients(registered_before=now - self._unused_client_lifetime)
-            await conn.commit()
+            await uow.commit()
 
     async def client(self, client_id: str) -> tuple[dict[str, Any], str | None] | None:
         """The client's registered metadata and the hash of its secret (None for a public client)."""
-        async with self._db.connect(write=False) as conn:
-            row = await OAuthRepository(conn).client(client_id)
+        async with self._units.snapshot() as uow:
+            row = await uow.oauth.client(client_id)
         return None if row is None else (dict(row["client_metadata"]), row["secret_hash"])
 
     # ---- sign-in and codes --------------------------------------------------------------------------
@@ -129,8 +129,8 @@ class GrantStore:
     ) -> str:
         """Record a completed sign-in as a new grant and return its authorization code."""
         code, now = new_secret(), _now()
-        async with self._db.connect(write=True) as conn:
-            repo = OAuthRepository(conn)
+        async with self._units.write() as uow:
+            repo = uow.oauth
             grant_id = await repo.add_grant(
                 now=now,
                 client_id=client_id,
@@ -155,7 +155,7 @@ class GrantStore:
             # Sign-ins are rare and every one adds rows: each also clears what has expired, so the tables
             # stay the size of what is live (a code lives 5 minutes, a refresh token 30 days, a grant 90).
             await repo.purge_expired(now=now)
-            await conn.commit()
+            await uow.commit()
         return code
 
     async def name_household(self, person: Person, tenant_name: str) -> None:
@@ -165,14 +165,14 @@ class GrantStore:
         name = " ".join(tenant_name.split())[:HOUSEHOLD_NAME_LENGTH]
         if not name:
             return
-        async with self._db.connect(write=True) as conn:
-            await IdentityRepository(conn).name_household(tenant_household_key(person.tenant_id), name, now=_now())
-            await conn.commit()
+        async with self._units.write() as uow:
+            await uow.identity.name_household(tenant_household_key(person.tenant_id), name, now=_now())
+            await uow.commit()
 
     async def find_code(self, code: str) -> Code | None:
         """The code's record; None if unknown, its grant is over, or it was used (which ends the grant)."""
-        async with self._db.connect(write=False) as conn:
-            row = await OAuthRepository(conn).code(hash_secret(code))
+        async with self._units.snapshot() as uow:
+            row = await uow.oauth.code(hash_secret(code))
         if row is None or not self._grant_is_live(row):
             return None
         if row["used_at"] is not None:
@@ -191,22 +191,22 @@ class GrantStore:
         """Use the code once and return the grant's first refresh token; None (and the grant ended) if the
         code was used meanwhile."""
         now = _now()
-        async with self._db.connect(write=True) as conn:
-            repo = OAuthRepository(conn)
+        async with self._units.write() as uow:
+            repo = uow.oauth
             if not await repo.use_code(code.id, now=now):
                 await repo.revoke_grant(code.grant.id, now=now)
-                await conn.commit()
+                await uow.commit()
                 return None
             token = await self._issue_refresh_token(repo, code.grant.id, now)
-            await conn.commit()
+            await uow.commit()
         return token
 
     # ---- refresh tokens -----------------------------------------------------------------------------
 
     async def find_refresh_token(self, token: str) -> RefreshToken | None:
         """The token's record; None if unknown, over, or already used (which ends the grant)."""
-        async with self._db.connect(write=False) as conn:
-            row = await OAuthRepository(conn).refresh_token(hash_secret(token))
+        async with self._units.snapshot() as uow:
+            row = await uow.oauth.refresh_token(hash_secret(token))
         if row is None or not self._grant_is_live(row):
             return None
         if row["used_at"] is not None:
@@ -219,25 +219,25 @@ class GrantStore:
         the grant ended) if the refresh token was taken. Raises `UpstreamBusy`, having taken nothing, while
         a key's re-check holds the MCP_Auth refresh token."""
         now = _now()
-        async with self._db.connect(write=True) as conn:
-            repo = OAuthRepository(conn)
+        async with self._units.write() as uow:
+            repo = uow.oauth
             if not await repo.use_refresh_token(token.id, now=now):
                 await repo.revoke_grant(token.grant.id, now=now)
-                await conn.commit()
+                await uow.commit()
                 return None
             held, sealed = await repo.claim_upstream(token.grant.id, now=now, until=now + UPSTREAM_LEASE)
             if not held:
                 raise UpstreamBusy  # leaving the block uncommitted gives the refresh token back
-            await conn.commit()
+            await uow.commit()
         return Claim(upstream_refresh_token=None if sealed is None else self._sealer.open(sealed))
 
     async def release(self, token: RefreshToken) -> None:
         """Give a claimed refresh token back when the refresh failed for a passing reason (MCP_Auth down)."""
-        async with self._db.connect(write=True) as conn:
-            repo = OAuthRepository(conn)
+        async with self._units.write() as uow:
+            repo = uow.oauth
             await repo.release_refresh_token(token.id)
             await repo.release_upstream(token.grant.id)
-            await conn.commit()
+            await uow.commit()
 
     async def rotate(
         self, token: RefreshToken, *, person: Person, scopes: list[str], upstream_refresh_token: str | None
@@ -245,8 +245,8 @@ class GrantStore:
         """After a successful refresh: keep the grant current (role, email, MCP_Auth's new refresh token)
         and issue the next refresh token of the family."""
         now = _now()
-        async with self._db.connect(write=True) as conn:
-            repo = OAuthRepository(conn)
+        async with self._units.write() as uow:
+            repo = uow.oauth
             await repo.update_grant(
                 token.grant.id,
                 role=person.role,
@@ -257,15 +257,15 @@ class GrantStore:
                 upstream_claimed_until=None,
             )
             new_token = await self._issue_refresh_token(repo, token.grant.id, now)
-            await conn.commit()
+            await uow.commit()
         return new_token
 
     async def revoke(self, grant_id: int) -> str | None:
         """End a grant and every token of it; returns MCP_Auth's refresh token to log out, if this call
         ended it."""
-        async with self._db.connect(write=True) as conn:
-            revoked, sealed = await OAuthRepository(conn).revoke_grant(grant_id, now=_now())
-            await conn.commit()
+        async with self._units.write() as uow:
+            revoked, sealed = await uow.oauth.revoke_grant(grant_id, now=_now())
+            await uow.commit()
         return self._sealer.open(sealed) if revoked and sealed else None
 
     # ---- helpers ------------------------------------------------------------------------------------

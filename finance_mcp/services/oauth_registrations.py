@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from finance_mcp.db.database import Database
-from finance_mcp.repositories.oauth_registrations import RegistrationCounts
+from finance_mcp.repositories.unit_of_work import UnitsOfWork
 from finance_mcp.services.client_address import source_of
 
 EVERYONE = "all"
@@ -30,15 +30,15 @@ async def admit(db: Database, limit: RegistrationLimit, address: str | None) -> 
     now = time.time()
     window = int(now // limit.window_seconds)
     retry_after = max(1, math.ceil((window + 1) * limit.window_seconds - now))
-    async with db.connect(write=True) as conn:
-        counts = RegistrationCounts(conn)
+    async with UnitsOfWork(db).write() as uow:
+        counts = uow.registrations
         admitted = await counts.count(source_of(address), window=window) <= limit.per_source
         if admitted:
             admitted = await counts.count(EVERYONE, window=window) <= limit.total
-        await conn.commit()
+        await uow.commit()
     # Apart from the count: deleting stale rows inside it would hold "all" while waiting on another source's
     # row, which a registration of the previous window (a replica's clock) may hold while it waits on "all".
-    async with db.connect(write=True) as conn:
-        await RegistrationCounts(conn).forget_before(window=window)
-        await conn.commit()
+    async with UnitsOfWork(db).write() as uow:
+        await uow.registrations.forget_before(window=window)
+        await uow.commit()
     return None if admitted else retry_after

@@ -11,7 +11,7 @@ from finance_mcp.domain.errors import Invalid
 from finance_mcp.domain.money import CENT, to_amount
 from finance_mcp.domain.principals import Permission, Principal
 from finance_mcp.repositories.analytics import Scope, Slice
-from finance_mcp.repositories.unit_of_work import unit_of_work
+from finance_mcp.repositories.unit_of_work import UnitsOfWork
 from finance_mcp.schemas.analytics import Filters, MonthlyReport, MonthSpending, SpendingCheck, Uncategorized
 from finance_mcp.services.analytics import (
     ZERO,
@@ -40,7 +40,7 @@ async def monthly_report(db: Database, principal: Principal, month: str) -> Mont
     principal.require(Permission.READ)
     first = parse_month(month)
     period = period_of(first, month_end(first))
-    async with unit_of_work(db, principal.household_id, write=False, scan=True) as uow:
+    async with UnitsOfWork(db).scan(principal.household_id) as uow:
         categories, merchants = await uow.analytics.totals(
             Scope(first, period.end_date), Slice(by="category"), Slice(by="merchant", expenses_only=True)
         )
@@ -62,7 +62,7 @@ async def uncategorized(db: Database, principal: Principal, limit: int = 20) -> 
     principal.require(Permission.READ)
     if not 1 <= limit <= MAX_UNCATEGORIZED:
         raise Invalid(f"limit must be between 1 and {MAX_UNCATEGORIZED}")
-    async with unit_of_work(db, principal.household_id, write=False, scan=True) as uow:
+    async with UnitsOfWork(db).scan(principal.household_id) as uow:
         rows, total = await uow.analytics.uncategorized(limit, count_up_to=COUNT_UP_TO)
         in_use = await uow.analytics.recent_der_categories(RECENT_SAMPLE)
     uses: dict[str, int] = {}
@@ -95,7 +95,7 @@ async def spending_check(
     first = day.replace(day=1)
     period = period_of(first, month_end(first))
     before = [add_months(first, offset) for offset in (-3, -2, -1)]
-    async with unit_of_work(db, principal.household_id, write=False, scan=True) as uow:
+    async with UnitsOfWork(db).scan(principal.household_id) as uow:
         (rows,) = await uow.analytics.totals(
             Scope(before[0], period.end_date), Slice(by="category", bucket="month", expenses_only=True)
         )

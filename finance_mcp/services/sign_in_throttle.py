@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from finance_mcp.db.database import Database
 from finance_mcp.repositories.signin_attempts import SignInAttemptRepository
+from finance_mcp.repositories.unit_of_work import UnitsOfWork
 from finance_mcp.services.client_address import source_of
 
 WINDOW_MS = 15 * 60 * 1000
@@ -67,7 +68,7 @@ class Wait:
 
 class SignInThrottle:
     def __init__(self, db: Database, *, backoff_seconds: float) -> None:
-        self._db = db
+        self._units = UnitsOfWork(db)
         self._base_ms = max(1, int(backoff_seconds * 1000))
 
     async def reserve(self, *, account: str, address: str | None) -> Reservation | Wait:
@@ -76,8 +77,8 @@ class SignInThrottle:
         source = source_of(address)  # an IPv6 /64 is one source: rotating addresses within it buys nothing
         pair, known = _key("pair", account, source), _key("known", account, source)
         wider = [(_key("account", account), FREE["account"]), (_key("address", source), FREE["address"])]
-        async with self._db.connect(write=False, transaction=False) as conn:
-            waits = await SignInAttemptRepository(conn).waits([pair, known, *(k for k, _ in wider)], now_ms=now)
+        async with self._units.read() as uow:
+            waits = await uow.sign_in_attempts.waits([pair, known, *(k for k, _ in wider)], now_ms=now)
         keys = [(pair, FREE["pair"])] + ([] if known in waits else wider)
         # A read can only refuse, never grant: under a flood, refusals cost no write (SQLite's writers queue).
         waiting = max(waits.get(key, 0) for key, _ in keys)
@@ -95,8 +96,8 @@ class SignInThrottle:
                 )
             if not reserved:
                 await self._release(granted)
-                async with self._db.connect(write=False, transaction=False) as conn:
-                    wait = await SignInAttemptRepository(conn).wait_ms(key, now_ms=now)
+                async with self._units.read() as uow:
+                    wait = await uow.sign_in_attempts.wait_ms(key, now_ms=now)
                 return Wait(seconds=max(1, math.ceil(wait / 1000)))
             granted.append(key)
         return Reservation(pair=pair, known=known, others=tuple(granted[1:]))
@@ -130,6 +131,6 @@ class SignInThrottle:
     async def _writing(self) -> AsyncGenerator[SignInAttemptRepository]:
         """One statement in its own unit of work: no request ever holds two keys' rows at once, so
         concurrent sign-ins cannot deadlock on PostgreSQL."""
-        async with self._db.connect(write=True, transaction=False) as conn:
-            yield SignInAttemptRepository(conn)
-            await conn.commit()
+        async with self._units.write_statement() as uow:
+            yield uow.sign_in_attempts
+            await uow.commit()

@@ -23,7 +23,7 @@ from finance_mcp.domain.quotas import row_bytes
 from finance_mcp.domain.suggestions import unknown_name_note
 from finance_mcp.repositories.ids import storable
 from finance_mcp.repositories.transactions import TransactionRepository
-from finance_mcp.repositories.unit_of_work import UnitOfWork, unit_of_work
+from finance_mcp.repositories.unit_of_work import UnitOfWork, UnitsOfWork
 from finance_mcp.schemas.transactions import (
     BatchCreated,
     TransactionCreated,
@@ -96,7 +96,7 @@ async def record_transaction(
     principal.require(Permission.WRITE)
     now = dt.datetime.now(dt.UTC)
     # One statement on PostgreSQL (no transaction needed around it); two inside a transaction on SQLite.
-    async with unit_of_work(db, principal.household_id, write=True, transaction=False) as uow:
+    async with UnitsOfWork(db).write_statement(principal.household_id) as uow:
         values = fields.model_dump()
         recorded = await uow.transactions.record(
             account_id, values, created_by=principal.user_id, now=now, quotas=principal.quotas
@@ -112,7 +112,7 @@ async def record_transaction(
 
 async def _why_not_recorded(db: Database, principal: Principal, account_id: int, size: int) -> FinanceError:
     """After a refused create (the hot path does not say why): a missing account, else a full quota."""
-    async with unit_of_work(db, principal.household_id, write=False) as uow:
+    async with UnitsOfWork(db).snapshot(principal.household_id) as uow:
         if not principal.quotas.on_rows or await uow.accounts.get(account_id) is None:
             return account_not_found(account_id)
         held_rows, held_bytes = await uow.usage.totals()
@@ -143,7 +143,7 @@ async def record_batch(
     now = dt.datetime.now(dt.UTC)
     values = [{**item.model_dump(), "account_id": account_id} for item in items]
     size = sum(row_bytes(row) for row in values)
-    async with unit_of_work(db, principal.household_id, write=True) as uow:
+    async with UnitsOfWork(db).write(principal.household_id) as uow:
         await _check_room(uow, principal, rows=len(items), size=size)
         balance = await _adjust(uow, account_id, total, len(items), now, size)
         rows = await uow.transactions.add_many(
@@ -181,7 +181,7 @@ async def list_transactions(
     # Reads that need no common snapshot: no transaction (on PostgreSQL, no BEGIN/ROLLBACK round trips),
     # unless they may read many rows (a search): then a scan, bounded in time and kept off SQLite's loop.
     scan = TransactionRepository.scans(filters)
-    async with unit_of_work(db, principal.household_id, write=False, transaction=False, scan=scan) as uow:
+    async with UnitsOfWork(db).search(principal.household_id, many_rows=scan) as uow:
         page = await uow.transactions.page(filters, limit=limit, after=after)
         rows, total = page.rows, page.total
         if not rows and filters.account_id is not None and await uow.accounts.get(filters.account_id) is None:
@@ -199,7 +199,7 @@ async def list_transactions(
 
 async def _count_only(db: Database, principal: Principal, filters: TransactionFilter) -> TransactionPage:
     """`limit=0`: how many match, without reading a row (an account's listing reads its row counter)."""
-    async with unit_of_work(db, principal.household_id, write=False, transaction=False) as uow:
+    async with UnitsOfWork(db).read(principal.household_id) as uow:
         total = await uow.transactions.count(filters)
         if total == 0 and filters.account_id is not None and await uow.accounts.get(filters.account_id) is None:
             raise account_not_found(filters.account_id)
@@ -220,7 +220,7 @@ async def _unknown_category_note(uow: UnitOfWork, filters: TransactionFilter) ->
 
 async def get_transaction(db: Database, principal: Principal, transaction_id: int) -> TransactionRead:
     principal.require(Permission.READ)
-    async with unit_of_work(db, principal.household_id, write=False, transaction=False) as uow:
+    async with UnitsOfWork(db).read(principal.household_id) as uow:
         row = await uow.transactions.get(transaction_id)
     if row is None:
         raise transaction_not_found(transaction_id)
@@ -246,7 +246,7 @@ async def update_transaction(
             "(null means leave unchanged)."
         )
     now = dt.datetime.now(dt.UTC)
-    async with unit_of_work(db, principal.household_id, write=True) as uow:
+    async with UnitsOfWork(db).write(principal.household_id) as uow:
         current = await uow.transactions.get(transaction_id, for_update=True)
         if current is None:
             raise transaction_not_found(transaction_id)
@@ -276,7 +276,7 @@ async def update_transaction(
 async def delete_transaction(db: Database, principal: Principal, transaction_id: int) -> TransactionDeleted:
     principal.require(Permission.WRITE)
     now = dt.datetime.now(dt.UTC)
-    async with unit_of_work(db, principal.household_id, write=True) as uow:
+    async with UnitsOfWork(db).write(principal.household_id) as uow:
         removed = await uow.transactions.delete(transaction_id)
         if removed is None:
             raise transaction_not_found(transaction_id)

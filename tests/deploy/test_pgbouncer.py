@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from finance_mcp.db.database import Database, open_database
-from finance_mcp.repositories.unit_of_work import unit_of_work
+from finance_mcp.repositories.unit_of_work import UnitsOfWork
 from tests.deploy import pgbouncer
 from tests.deploy.contract import walk_contract
 from tests.e2e.helpers import fresh_sub, fresh_tenant
@@ -36,9 +36,10 @@ def bouncer_url(postgres_url: str) -> Iterator[str]:
 async def _read_units(db: Database, caller: int) -> list[BaseException]:
     """Read units of work as the services open them (autocommit ones and transactions), errors collected."""
     failures: list[BaseException] = []
+    units = UnitsOfWork(db)
     for unit in range(UNITS_PER_CALLER):
         try:
-            async with unit_of_work(db, caller, write=False, transaction=unit % 2 == 0) as uow:
+            async with (units.snapshot if unit % 2 == 0 else units.read)(caller) as uow:
                 await uow.accounts.list()
                 await uow.accounts.list()
         except Exception as error:  # every failure counts: that is what is measured

@@ -17,6 +17,7 @@ from finance_mcp.server.dependencies import current_principal, database
 from finance_mcp.server.errors import translate_tool_errors
 from finance_mcp.server.idempotency import KEY as IDEMPOTENCY_KEY
 from finance_mcp.server.idempotency import guarded, publish_replayed
+from finance_mcp.server.sdk_private import registered_tool
 
 CurrentPrincipal = Annotated[Principal, Resolve(current_principal)]
 Db = Annotated[Database, Resolve(database)]
@@ -51,7 +52,7 @@ def refuse_unknown_arguments(mcp: MCPServer, name: str) -> None:
     The SDK silently drops undeclared arguments, so a misspelt optional filter (`catgory`) would return
     unfiltered data as if it had applied. Refused, the model is told which name was wrong.
     """
-    registered = mcp._tool_manager.get_tool(name)  # pyright: ignore[reportPrivateUsage]  # no public accessor
+    registered = registered_tool(mcp, name)
     if registered is None:
         raise RuntimeError(f"tool {name!r} was not registered")
     arguments = registered.fn_metadata.arg_model
