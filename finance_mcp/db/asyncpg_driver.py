@@ -1,6 +1,6 @@
 """The raw-asyncpg path: reads of prebuilt statements sent straight to the driver, past SQLAlchemy's async
-layer (greenlet, result processing), which costs more than the query itself here (get_account 289 -> 165 µs
-CPU in process). Each statement is compiled once and kept in a module-level cache: the statements are built
+layer (greenlet, result processing), which costs more than the query itself here (docs/PERFORMANCE.md,
+"Figures behind the code"). Each statement is compiled once and kept in a module-level cache: the statements are built
 once at import, so the cache holds a fixed, small set."""
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ class _AutocommitAdapter(_AsyncAdapter):
 
     async def rows(self, statement: Select[*tuple[Any, ...]], parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Reads go straight to the asyncpg connection: SQLAlchemy's async layer (greenlet, result
-        processing) costs more than the query itself here (get_account 289 -> 165 µs CPU in process).
+        processing) costs more than the query itself here (docs/PERFORMANCE.md, "Figures behind the code").
         The values are already what the column types give: NUMERIC(15, 2) as two-place Decimals, UTC
         timestamps, and JSON decoded by the codec SQLAlchemy installs on every connection."""
         if self._statements_left is not None:

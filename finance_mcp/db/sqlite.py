@@ -1,5 +1,5 @@
-"""SQLite: a *sync* SQLAlchemy engine called directly from the event loop. Its indexed statements take tens
-of microseconds, less than one aiosqlite thread hop (117 µs against 456 µs per create in the prototype).
+"""SQLite: a *sync* SQLAlchemy engine called directly from the event loop. Its indexed statements cost less
+than one aiosqlite thread hop (docs/PERFORMANCE.md, "Figures behind the code").
 Writers are serialised by an `asyncio.Lock` plus `BEGIN IMMEDIATE` (other processes such as the CLI), so
 SQLite never fails a write with "database is locked" under load. Scans run on worker threads (`db/scans.py`).
 """

@@ -1,7 +1,8 @@
 """HS256 decoding with the key prepared once.
 
-PyJWT checks and converts the key on every decode (about 8 µs of a 29 µs decode: two scans for PEM and SSH
-key shapes). A verifier's key never changes, so it is prepared once, when the verifier is built.
+PyJWT checks and converts the key on every decode (two scans for PEM and SSH key shapes, a quarter of the
+decode: docs/PERFORMANCE.md, "Figures behind the code"). A verifier's key never changes, so it is prepared
+once, when the verifier is built.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@
   published schema), which `refuse_unknown_arguments` tightens and `call_tool` names in its log line.
 * `RESOLVED_VALUE_CLASS`: the SDK wraps every `Resolve(...)` value in `AcceptedElicitation[Any]`
   (`mcpserver/resolve.py`), built on each call. pydantic caches parametrised generics weakly, so each garbage
-  collection freed the class and the next tool call rebuilt it (~0.6 ms, 2-5 % of server time in
-  docs/PERFORMANCE.md). Holding one reference keeps the cached class alive for as long as the server runs
+  collection freed the class and the next tool call rebuilt it, a measurable share of server time
+  (docs/PERFORMANCE.md, "Figures behind the code"). Holding one reference keeps the cached class alive for as long as the server runs
   (the app factory and the tools' registration import this module).
 """
 
