@@ -6,8 +6,8 @@
 * `RESOLVED_VALUE_CLASS`: the SDK wraps every `Resolve(...)` value in `AcceptedElicitation[Any]`
   (`mcpserver/resolve.py`), built on each call. pydantic caches parametrised generics weakly, so each garbage
   collection freed the class and the next tool call rebuilt it, a measurable share of server time
-  (docs/PERFORMANCE.md, "Figures behind the code"). Holding one reference keeps the cached class alive for as long as the server runs
-  (the app factory and the tools' registration import this module).
+  (docs/PERFORMANCE.md, "Figures behind the code"). Holding one reference keeps the cached class alive for
+  as long as the server runs (the app factory and the tools' registration import this module).
 """
 
 from __future__ import annotations
