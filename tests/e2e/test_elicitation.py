@@ -243,3 +243,18 @@ async def test_on_the_2026_wire_the_question_is_an_input_required_result_and_the
         body["params"] |= {"inputResponses": {key: answer}, "requestState": first["requestState"]}
         accepted = jsonrpc_message(await http.post(server.mcp_url, json=body, headers=headers))["result"]
     assert accepted["structuredContent"] == {"deleted": True, "account_id": account_id, "transactions_deleted": 2}
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_retried_keyed_delete_answers_the_first_result_without_asking_again(server, mode):
+    person = Person()
+    async with asking(server, server.token(tenant=fresh_tenant()), person, mode=mode) as client:
+        account_id = await doomed_account(client)
+        first = await call(client, "delete_account", account_id=account_id, idempotency_key="delete-holiday")
+        again = await call(client, "delete_account", account_id=account_id, idempotency_key="delete-holiday")
+        unkeyed = await client.call_tool("delete_account", {"account_id": account_id})
+
+    assert first == {"deleted": True, "account_id": account_id, "transactions_deleted": 2}
+    assert again == {**first, "replayed": True}
+    assert len(person.questions) == 1
+    assert "not found" in refusal(unkeyed).lower()

@@ -8,6 +8,7 @@ from typing import Annotated
 from mcp.server.mcpserver import Context, MCPServer, Resolve
 from pydantic import Field
 
+from finance_mcp.domain.errors import NotFound
 from finance_mcp.domain.money import format_amount
 from finance_mcp.schemas.accounts import (
     AccountCreate,
@@ -29,10 +30,16 @@ AccountId = Annotated[int, Field(ge=1, description="Account id, from list_accoun
 
 @translate_tool_errors
 async def ask_before_deleting_account(account_id: int, principal: CurrentPrincipal, db: Db, ctx: Context) -> Question:
-    """A missing, foreign or forbidden account is refused here, before the person is asked anything."""
+    """A forbidden account is refused here, before the person is asked anything. A missing or foreign one is
+    not asked about: the body answers it, as "not found" or, for a retry of a keyed delete that succeeded, with
+    the first call's result (the idempotency wrapper runs inside the body, after this resolver)."""
     if not can_ask(ctx):
         return NOT_ASKED
-    return ask(deletion_question(await accounts.preview_account_deletion(db, principal, account_id)))
+    try:
+        doomed = await accounts.preview_account_deletion(db, principal, account_id)
+    except NotFound:
+        return NOT_ASKED
+    return ask(deletion_question(doomed))
 
 
 def deletion_question(doomed: AccountDeletion) -> str:
