@@ -304,8 +304,8 @@ class ChangeRow(Base):
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
     table_name: Mapped[str] = mapped_column(String(40))
     row_id: Mapped[int] = mapped_column(BigInteger())
-    before: Mapped[dict[str, object] | None] = mapped_column(JSON())
-    after: Mapped[dict[str, object] | None] = mapped_column(JSON())
+    before: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
+    after: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
 
 
 households: Table = Base.metadata.tables["households"]

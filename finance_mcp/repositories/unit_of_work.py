@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator
 from finance_mcp.db.database import Connection, Database
 from finance_mcp.repositories.accounts import AccountRepository
 from finance_mcp.repositories.analytics import AnalyticsRepository
+from finance_mcp.repositories.changes import ChangeRecorder, ChangeRepository
 from finance_mcp.repositories.quota_usage import QuotaUsage
 from finance_mcp.repositories.transactions import TransactionRepository
 
@@ -15,12 +16,15 @@ from finance_mcp.repositories.transactions import TransactionRepository
 class UnitOfWork:
     def __init__(self, conn: Connection, household_id: int) -> None:
         self._conn = conn
+        self.log = ChangeRecorder(conn, household_id)
+        self.changes = ChangeRepository(conn, household_id)
         self.accounts = AccountRepository(conn, household_id)
-        self.transactions = TransactionRepository(conn, household_id)
+        self.transactions = TransactionRepository(conn, household_id, log=self.log)
         self.analytics = AnalyticsRepository(conn, household_id)
         self.usage = QuotaUsage(conn, household_id)
 
     async def commit(self) -> None:
+        await self.log.flush()  # the change log, in the same database transaction as the change
         await self._conn.commit()
 
 
