@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -87,6 +88,11 @@ class Connection(ABC):
 
     @abstractmethod
     async def commit(self) -> None: ...
+
+    def sqlite_driver(self) -> sqlite3.Connection | None:
+        """SQLite's own connection, for the few writes that cannot afford SQLAlchemy's per-statement cost
+        (the change log: two inserts on every write); None on other databases."""
+        return None
 
     async def rows(self, statement: Select[*tuple[Any, ...]], parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The rows of a *prebuilt* SELECT (built once, at module level, with named bind parameters) as
@@ -192,6 +198,10 @@ class _SyncAdapter(Connection):
 
     async def commit(self) -> None:
         self._conn.commit()
+
+    def sqlite_driver(self) -> sqlite3.Connection | None:
+        driver = self._conn.connection.driver_connection
+        return driver if isinstance(driver, sqlite3.Connection) else None
 
 
 class _AsyncAdapter(Connection):

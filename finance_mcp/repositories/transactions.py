@@ -173,7 +173,9 @@ def _logged(stored: Any) -> tuple[Any, Any]:
     )
     pictured = JSON(none_as_null=True)
     row = select(logged.c.id, literal(0), household, literal("transactions"), stored.c.id)
-    row = row.add_columns(cast(null(), pictured), bindparam("c_after", type_=pictured)).select_from(logged.join(stored, true()))
+    row = row.add_columns(cast(null(), pictured), bindparam("c_after", type_=pictured)).select_from(
+        logged.join(stored, true())
+    )
     moved = select(
         logged.c.id, literal(1), household, literal(TOTALS), bindparam("p_account", type_=accounts.c.id.type)
     )

@@ -76,7 +76,8 @@ async def test_undoing_a_write_restores_the_database_byte_for_byte(
     assert await data_dump(database_url) != before
     undone = await changes.undo_change(db, me, change.id)
 
-    assert undone.undo_change_id is not None and undone.undo_change_id > change.id
+    assert undone.undo_change_id is not None
+    assert undone.undo_change_id > change.id
     assert await data_dump(database_url) == before
     await assert_balances_add_up(db, me)
 
@@ -90,13 +91,15 @@ async def test_a_change_says_who_made_it_what_and_which_rows(db: Database, make_
 
     assert (change.tool, change.entity_type, change.entity_id) == ("create_transaction", "transaction", created.id)
     assert (change.user.user_id, change.user.role) == (me.user_id, "member")
-    assert "-2.50" in change.summary and "Books" in change.summary
+    assert "-2.50 (Books)" in change.summary
     assert change.row_count == 2
-    assert change.rows[0].table == "transactions" and change.rows[0].row_id == created.id
-    assert change.rows[0].before is None and change.rows[0].after is not None
-    assert change.rows[0].after["amount"] == "-2.50" and change.rows[0].after["tags"] == ["Read"]
-    assert change.rows[1].table == "account_totals" and change.rows[1].after is not None
-    assert change.rows[1].after["delta"] == "-2.50"
+    made, moved = change.rows
+    assert (made.table, made.row_id, made.before) == ("transactions", created.id, None)
+    assert made.after is not None
+    assert (made.after["amount"], made.after["tags"]) == ("-2.50", ["Read"])
+    assert (moved.table, moved.row_id) == ("account_totals", account.id)
+    assert moved.after is not None
+    assert moved.after["delta"] == "-2.50"
 
 
 async def test_a_blocked_undo_names_the_later_change_and_succeeds_once_that_is_undone(
@@ -196,5 +199,6 @@ async def test_list_changes_pages_newest_first_and_filters(db: Database, make_pr
     one = await changes.list_changes(db, me, entity_type="transaction", entity_id=made[1].id)
 
     assert [c.entity_id for c in first.changes] == [made[3].id, made[2].id, made[1].id]
-    assert [c.entity_id for c in rest.changes] == [made[0].id, account.id] and rest.next_cursor is None
+    assert [c.entity_id for c in rest.changes] == [made[0].id, account.id]
+    assert rest.next_cursor is None
     assert [c.entity_id for c in one.changes] == [made[1].id]
