@@ -269,11 +269,9 @@ class Change(Base):
     person, and what it touched (`change_rows`). Append-only, but for the link an undo writes back."""
 
     __tablename__ = "changes"
-    # Serves list_changes: a household's changes newest first, and those of one entity.
-    __table_args__ = (
-        Index("ix_changes_household_id", "household_id", "id"),
-        Index("ix_changes_household_entity", "household_id", "entity_type", "entity_id", "id"),
-    )
+    # Serves list_changes: a household's changes newest first. (One entity's changes are found through
+    # change_rows' index instead: every index here is one more page to write on every write.)
+    __table_args__ = (Index("ix_changes_household_id", "household_id", "id"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
@@ -297,7 +295,11 @@ class ChangeRow(Base):
 
     __tablename__ = "change_rows"
     # Serves the undo's blocker check: the latest change that touched one row, one indexed seek.
-    __table_args__ = (Index("ix_change_rows_household_row", "household_id", "table_name", "row_id", "change_id"),)
+    # On SQLite the rows live in their primary key's tree (WITHOUT ROWID): one tree fewer to write.
+    __table_args__ = (
+        Index("ix_change_rows_household_row", "household_id", "table_name", "row_id", "change_id"),
+        {"sqlite_with_rowid": False},
+    )
 
     change_id: Mapped[int] = mapped_column(ForeignKey("changes.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer(), primary_key=True)

@@ -17,7 +17,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, RowMapping, Table, bindparam, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Date,
+    RowMapping,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from finance_mcp.db.database import Connection, as_dicts
 from finance_mcp.db.models import accounts, change_rows, changes, transactions
@@ -29,6 +43,7 @@ from finance_mcp.domain.principals import Principal
 # so concurrent writes to the same account never block each other's undo.
 TOTALS = "account_totals"
 TABLES: dict[str, Table] = {"accounts": accounts, "transactions": transactions}
+ENTITY_TABLES = {"account": "accounts", "transaction": "transactions"}
 _NOT_IMAGED = frozenset({"id", "household_id", "account_balance", "total"})
 
 Image = dict[str, Any]
@@ -247,10 +262,22 @@ class ChangeRepository:
         statement = select(*CHANGE_COLUMNS).where(changes.c.household_id == self._household_id)
         if since is not None:
             statement = statement.where(changes.c.at >= since)
-        if entity_type is not None:
+        if entity_type is not None and entity_id is None:
             statement = statement.where(changes.c.entity_type == entity_type)
         if entity_id is not None:
-            statement = statement.where(changes.c.entity_id == entity_id)
+            # Changes about the entity, and those that touched its row (an account deletion, a transaction's).
+            entity = changes.c.entity_id == entity_id
+            if entity_type is not None:
+                entity = and_(entity, changes.c.entity_type == entity_type)
+            table = ENTITY_TABLES.get(entity_type or "")
+            if table is not None:
+                touched = select(change_rows.c.change_id).where(
+                    change_rows.c.household_id == self._household_id,
+                    change_rows.c.table_name == table,
+                    change_rows.c.row_id == entity_id,
+                )
+                entity = or_(entity, changes.c.id.in_(touched))
+            statement = statement.where(entity)
         if before_id is not None:
             statement = statement.where(changes.c.id < before_id)
         return as_dicts(await self._conn.execute(statement.order_by(changes.c.id.desc()).limit(limit)))

@@ -45,9 +45,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("changes", schema=None) as batch_op:
         batch_op.create_index("ix_changes_household_id", ["household_id", "id"], unique=False)
-        batch_op.create_index(
-            "ix_changes_household_entity", ["household_id", "entity_type", "entity_id", "id"], unique=False
-        )
     op.create_table(
         "change_rows",
         sa.Column("change_id", ID, nullable=False),
@@ -64,6 +61,7 @@ def upgrade() -> None:
             ["household_id"], ["households.id"], name=op.f("fk_change_rows_household_id_households"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("change_id", "seq", name=op.f("pk_change_rows")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("change_rows", schema=None) as batch_op:
         batch_op.create_index(
@@ -76,6 +74,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_change_rows_household_row")
     op.drop_table("change_rows")
     with op.batch_alter_table("changes", schema=None) as batch_op:
-        batch_op.drop_index("ix_changes_household_entity")
         batch_op.drop_index("ix_changes_household_id")
     op.drop_table("changes")
