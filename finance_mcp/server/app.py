@@ -32,7 +32,7 @@ from finance_mcp.server.oauth.bridge import LoginBridge, build_bridge
 from finance_mcp.server.observe import CURRENT_CALL, CallObserver, CallRecord, ToolMetrics, metrics_endpoint
 from finance_mcp.server.sessions import SessionsPerPrincipal
 from finance_mcp.server.state import ServerState
-from finance_mcp.server.tools import accounts, analytics, api_keys, households, transactions
+from finance_mcp.server.tools import accounts, analytics, api_keys, changes, households, transactions
 from finance_mcp.settings import Settings
 
 NAME = "finance-mcp"
@@ -163,6 +163,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
     accounts.register(mcp)
     transactions.register(mcp)
     analytics.register(mcp)
+    changes.register(mcp)
     if settings.api_keys:
         api_keys.register(mcp, unchecked_max_days=settings.api_key_unchecked_max_days)
     resources.register(mcp, state)
