@@ -11,17 +11,17 @@ from finance_mcp.schemas.common import Money, NotConfirmed, NotConfirmedNote
 
 
 class ChangedRow(BaseModel):
-    table: str = Field(description="accounts, transactions, or account_totals (a move of a balance)")
+    table: str = Field(description="accounts, transactions, or account_totals (a balance's move)")
     row_id: int
-    before: dict[str, Any] | None = Field(description="The row before the change; null when the change created it")
-    after: dict[str, Any] | None = Field(description="The row after the change; null when the change deleted it")
+    before: dict[str, Any] | None = Field(description="null: created")
+    after: dict[str, Any] | None = Field(description="null: deleted")
 
 
 class ChangeUser(BaseModel):
     user_id: int | None
     role: str
-    client_id: str | None = Field(description="The OAuth client the change came through, when there was one")
-    api_key_id: int | None = Field(description="The API key the change came through, when there was one")
+    client_id: str | None = Field(description="OAuth client, if any")
+    api_key_id: int | None = Field(description="API key, if any")
 
 
 class ChangeRead(BaseModel):
@@ -29,28 +29,26 @@ class ChangeRead(BaseModel):
     at: dt.datetime
     user: ChangeUser
     tool: str
-    summary: str = Field(description="One line to read back to the person")
+    summary: str
     entity_type: str
     entity_id: int | None
-    rows: list[ChangedRow] = Field(description="The first rows the change touched (row_count says how many in all)")
+    rows: list[ChangedRow] = Field(description="The first 20 rows it touched")
     row_count: int
-    undoes_change_id: int | None = Field(description="Set when this change is the undo of that one")
-    undone_by_change_id: int | None = Field(description="Set when that later change undid this one")
+    undoes_change_id: int | None
+    undone_by_change_id: int | None
 
 
 class ChangePage(BaseModel):
     changes: list[ChangeRead]
-    next_cursor: str | None = Field(description="Pass to list_changes as cursor for older changes; null at the end")
+    next_cursor: str | None = Field(description="cursor for older changes; null at the end")
 
 
 class ChangeUndone(BaseModel):
     undone: bool = Field(default=True, description="false only when the person did not confirm")
     change_id: int
-    undo_change_id: int | None = Field(description="The change the undo itself wrote (undo it to redo)")
+    undo_change_id: int | None = Field(description="The undo's own change (undo it to redo)")
     summary: str
     rows_restored: int
-    account_balances: dict[str, Money] = Field(
-        default_factory=dict[str, Money], description="The balances the undo moved, by account id"
-    )
+    account_balances: dict[str, Money] = Field(default_factory=dict[str, Money])
     not_confirmed: NotConfirmed = None
     note: NotConfirmedNote = None

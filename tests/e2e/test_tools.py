@@ -13,8 +13,16 @@ pytestmark = pytest.mark.anyio
 TOOLS = set(CONTRACT_TOOLS)
 ANALYTICS = {"spending_summary", "cash_flow", "net_worth", "top_merchants", "category_trends"}
 TOOLS |= ANALYTICS
-READ_ONLY = {"whoami", "list_accounts", "get_account", "list_transactions", "get_transaction", *ANALYTICS}
-DESTRUCTIVE = {"delete_account", "delete_transaction"}
+READ_ONLY = {
+    "whoami",
+    "list_accounts",
+    "get_account",
+    "list_transactions",
+    "get_transaction",
+    "list_changes",
+    *ANALYTICS,
+}
+DESTRUCTIVE = {"delete_account", "delete_transaction", "undo_change"}
 ACCOUNT_KEYS = {"id", "name", "account_type", "currency", "opening_balance", "balance", "created_at", "updated_at"}
 TRANSACTION_KEYS = {
     "id",
