@@ -38,6 +38,7 @@ from finance_mcp.db.models import accounts, change_rows, changes, transactions
 from finance_mcp.db.types import Money, UTCDateTime
 from finance_mcp.domain.money import format_amount
 from finance_mcp.domain.principals import Principal
+from finance_mcp.repositories.accounts import balance_bounds
 
 # A move of an account's balance and counters (`balance = balance + delta`): undone by the opposite move,
 # so concurrent writes to the same account never block each other's undo.
@@ -387,5 +388,6 @@ class ChangeRepository:
             )
             .returning(accounts.c.balance, accounts.c.updated_at)
         )
-        found = (await self._conn.execute(statement)).mappings().first()
+        with balance_bounds(account_id):
+            found = (await self._conn.execute(statement)).mappings().first()
         return None if found is None else dict(found)

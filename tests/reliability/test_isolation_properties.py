@@ -44,7 +44,7 @@ STEPS = int(os.environ.get("RELIABILITY_STEPS", "14"))
 NOT_FOUND = "was not found in your household"
 RESOURCE_NOT_FOUND = -32602
 # Counts for docs/RELIABILITY.md: printed at the end of each run.
-TALLY = {"runs": 0, "steps": 0, "calls": 0, "foreign_probes": 0}
+TALLY = {"runs": 0, "steps": 0, "calls": 0, "foreign_probes": 0, "undos": 0, "undos_refused": 0}
 
 small_money = st.decimals(min_value=-5000, max_value=5000, places=2, allow_nan=False, allow_infinity=False)
 huge_money = st.decimals(min_value=-(LIMIT - 1), max_value=LIMIT - Decimal("0.01"), places=2)
@@ -365,6 +365,63 @@ class HouseholdsMachine(RuleBasedStateMachine):
             del self.transactions[ident]
         del self.accounts[account]
         return None
+
+    @rule(household=households, role=roles, pick=picks)
+    def undo_a_change(self, household: int, role: str, pick: int) -> None:
+        """Undo one of the household's latest changes. Another household cannot reach it; a role that could not
+        have made it cannot undo it; a refusal names why (done already, or the later change in the way, or a
+        balance out of range); an undo puts the change's rows back as its log images say, and the
+        invariants (exact balances, each household its own rows) still hold at the next check."""
+        listed = self.call(household, "owner", "list_changes", limit=8)
+        assert isinstance(listed, dict), listed
+        whole = [c for c in listed["changes"] if c["row_count"] <= len(c["rows"])]
+        if not whole:
+            return None
+        change = whole[pick % len(whole)]
+        foreign = self.call((household + 1) % HOUSEHOLDS, "owner", "undo_change", change_id=change["id"])
+        assert isinstance(foreign, str), foreign
+        assert NOT_FOUND in foreign, foreign
+        if change["tool"] == "undo_change":
+            role = "owner"  # the permission needed is that of the change first undone
+        allowed = ACCOUNT_DELETERS if change["tool"] == "delete_account" else WRITERS
+        answer = self.call(household, role, "undo_change", change_id=change["id"])
+        if role not in allowed:
+            return self.expect_refusal(answer, role)
+        if isinstance(answer, str):
+            TALLY["undos_refused"] += 1
+            if change["undone_by_change_id"] is not None:
+                assert f"already undone by change {change['undone_by_change_id']}" in answer, answer
+            elif "beyond the supported size" not in answer:
+                assert "cannot be undone: change " in answer, answer
+                blocker = int(answer.split("cannot be undone: change ")[1].split(" ")[0])
+                assert blocker > change["id"], answer
+            return None
+        assert answer["undone"] is True, answer
+        TALLY["undos"] += 1
+        for row in reversed(change["rows"]):
+            self.put_back(household, row)
+        return None
+
+    def put_back(self, household: int, row: dict[str, Any]) -> None:
+        """The model's side of an undo: the row as the log's before-image has it."""
+        ident, before = int(row["row_id"]), row["before"]
+        if row["table"] == "transactions":
+            if before is None:
+                del self.transactions[ident]
+            else:
+                self.transactions[ident] = ModelTransaction(
+                    household,
+                    int(before["account_id"]),
+                    Decimal(before["amount"]),
+                    before["date"],
+                    before["category"],
+                    before["description"],
+                )
+        elif row["table"] == "accounts":
+            if before is None:
+                del self.accounts[ident]
+            else:
+                self.accounts[ident] = ModelAccount(household, before["name"], Decimal(before["opening_balance"]))
 
     @rule(household=households, role=roles, pick=picks)
     def read_through_resources(self, household: int, role: str, pick: int) -> None:
