@@ -25,6 +25,7 @@ from finance_mcp.db.database import Connection, Database
 from finance_mcp.domain.errors import Conflict, NotFound, PermissionDenied
 from finance_mcp.domain.principals import Permission, Principal, scopes_for, tenant_of
 from finance_mcp.repositories.api_keys import ApiKeyCredentials, ApiKeyRepository
+from finance_mcp.repositories.changes import ChangeRecorder
 from finance_mcp.repositories.oauth import OAuthRepository
 from finance_mcp.repositories.quota_usage import QuotaUsage
 from finance_mcp.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead, ApiKeyRevoked
@@ -169,6 +170,10 @@ async def create_api_key(
             **origin,
         )
         row = await repo.get(key_id)
+        log = ChangeRecorder(conn, principal.household_id)  # who and what, never the secret
+        summary = f'Created the API key "{data.name}" ({key_id}) with {", ".join(sorted(set(data.scopes)))}'
+        log.describe(by=principal, tool="create_api_key", summary=summary, entity_type="api_key", entity_id=key_id)
+        await log.flush()
         await conn.commit()
     assert row is not None
     key = f"{KEY_PREFIX}{lookup_id}_{secret}"
@@ -240,6 +245,10 @@ async def revoke_api_key(db: Database, principal: Principal, key_id: int) -> Api
             raise _key_not_found(key_id)
         await repo.revoke(key_id, now=now)
         row = await repo.get(key_id)
+        log = ChangeRecorder(conn, principal.household_id)
+        summary = f'Revoked the API key "{row["name"] if row else key_id}" ({key_id})'
+        log.describe(by=principal, tool="revoke_api_key", summary=summary, entity_type="api_key", entity_id=key_id)
+        await log.flush()
         await conn.commit()
     assert row is not None
     return ApiKeyRevoked(api_key=_to_read(row, now))

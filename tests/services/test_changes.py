@@ -13,8 +13,9 @@ from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Conflict, NotFound, PermissionDenied
 from finance_mcp.domain.principals import Principal, Role
 from finance_mcp.schemas.accounts import AccountUpdate
+from finance_mcp.schemas.api_keys import ApiKeyCreate
 from finance_mcp.schemas.transactions import TransactionUpdate
-from finance_mcp.services import accounts, changes, transactions
+from finance_mcp.services import accounts, api_keys, changes, transactions
 from tests.changelog_dumps import data_dump
 from tests.services.helpers import MakePrincipal, assert_balances_add_up, balance_of, item, open_account, record
 
@@ -202,3 +203,21 @@ async def test_list_changes_pages_newest_first_and_filters(db: Database, make_pr
     assert [c.entity_id for c in rest.changes] == [made[0].id, account.id]
     assert rest.next_cursor is None
     assert [c.entity_id for c in one.changes] == [made[1].id]
+
+
+async def test_api_key_changes_are_logged_without_the_secret_and_cannot_be_undone(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    me = await make_principal()
+    wanted = ApiKeyCreate.model_validate({"name": "Cursor", "scopes": ["finance:read"], "expires_in_days": 30})
+    created = await api_keys.create_api_key(db, me, wanted)
+    await api_keys.revoke_api_key(db, me, created.api_key.id)
+
+    revoked, made = (await changes.list_changes(db, me)).changes
+
+    assert (made.tool, made.entity_type, made.entity_id) == ("create_api_key", "api_key", created.api_key.id)
+    assert made.summary == f'Created the API key "Cursor" ({created.api_key.id}) with finance:read'
+    assert created.key not in made.model_dump_json()
+    assert revoked.tool == "revoke_api_key"
+    with pytest.raises(Conflict, match="cannot be undone; revoke the key instead"):
+        await changes.undo_change(db, me, made.id)
