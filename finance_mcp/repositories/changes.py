@@ -158,7 +158,7 @@ class ChangeRecorder:
 
     def _flush_to_sqlite(self, driver: sqlite3.Connection, at: dt.datetime) -> None:
         """`flush` on SQLite through its own connection: SQLAlchemy's work per statement cost several times
-        the inserts themselves (docs/CHANGELOG.md). Values stored as the column types store them: UTC
+        the inserts themselves (docs/CHANGE_LOG.md). Values stored as the column types store them: UTC
         timestamps as naive text, JSON as `json.dumps` writes it."""
         change = self.change or {}
         stamp = at.astimezone(dt.UTC).strftime(_SQLITE_TIME)

@@ -52,6 +52,7 @@ amounts = st.one_of(small_money, small_money, small_money, huge_money)
 days = st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2030, 12, 31))
 households = st.integers(0, HOUSEHOLDS - 1)
 roles = st.sampled_from(ROLES)
+undoers = st.sampled_from(("owner", "owner", "admin", "member", "viewer"))  # mostly roles that may
 picks = st.integers(min_value=0, max_value=10_000)
 
 
@@ -366,18 +367,25 @@ class HouseholdsMachine(RuleBasedStateMachine):
         del self.accounts[account]
         return None
 
-    @rule(household=households, role=roles, pick=picks)
-    def undo_a_change(self, household: int, role: str, pick: int) -> None:
+    @precondition(lambda self: self.accounts)
+    @rule(pick=picks, role=undoers)
+    def undo_the_latest_change(self, pick: int, role: str) -> None:
+        self.undo_a_change(pick, role, 0)
+
+    @precondition(lambda self: self.accounts)
+    @rule(pick=picks, role=undoers, which=picks)
+    def undo_a_change(self, pick: int, role: str, which: int) -> None:
         """Undo one of the household's latest changes. Another household cannot reach it; a role that could not
         have made it cannot undo it; a refusal names why (done already, or the later change in the way, or a
         balance out of range); an undo puts the change's rows back as its log images say, and the
         invariants (exact balances, each household its own rows) still hold at the next check."""
+        household = self.accounts[sorted(self.accounts)[pick % len(self.accounts)]].household
         listed = self.call(household, "owner", "list_changes", limit=8)
         assert isinstance(listed, dict), listed
         whole = [c for c in listed["changes"] if c["row_count"] <= len(c["rows"])]
         if not whole:
             return None
-        change = whole[pick % len(whole)]
+        change = whole[which % len(whole)]
         foreign = self.call((household + 1) % HOUSEHOLDS, "owner", "undo_change", change_id=change["id"])
         assert isinstance(foreign, str), foreign
         assert NOT_FOUND in foreign, foreign
