@@ -38,7 +38,7 @@ from finance_mcp.db.models import accounts, change_rows, changes, transaction_ta
 from finance_mcp.db.types import Money
 from finance_mcp.domain.quotas import Quotas, row_bytes
 from finance_mcp.repositories.accounts import AccountRepository, balance_bounds
-from finance_mcp.repositories.changes import TOTALS, ChangeRecorder, encode, image
+from finance_mcp.repositories.change_recorder import TOTALS, ChangeRecorder, encode, image
 from finance_mcp.repositories.ids import storable
 from finance_mcp.repositories.quota_usage import QuotaUsage
 

@@ -8,7 +8,8 @@ from collections.abc import AsyncGenerator
 from finance_mcp.db.database import Connection, Database
 from finance_mcp.repositories.accounts import AccountRepository
 from finance_mcp.repositories.analytics import AnalyticsRepository
-from finance_mcp.repositories.changes import ChangeRecorder, ChangeRepository
+from finance_mcp.repositories.change_recorder import ChangeRecorder
+from finance_mcp.repositories.changes import ChangeRepository
 from finance_mcp.repositories.quota_usage import QuotaUsage
 from finance_mcp.repositories.transactions import TransactionRepository
 

@@ -11,7 +11,7 @@ from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Invalid, NotFound
 from finance_mcp.domain.money import format_amount
 from finance_mcp.domain.principals import Permission, Principal
-from finance_mcp.repositories.changes import image
+from finance_mcp.repositories.change_recorder import image
 from finance_mcp.repositories.unit_of_work import unit_of_work
 from finance_mcp.schemas.accounts import AccountCreate, AccountDeleted, AccountList, AccountRead, AccountUpdate
 

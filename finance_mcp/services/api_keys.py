@@ -25,7 +25,7 @@ from finance_mcp.db.database import Connection, Database
 from finance_mcp.domain.errors import Conflict, NotFound, PermissionDenied
 from finance_mcp.domain.principals import Permission, Principal, scopes_for, tenant_of
 from finance_mcp.repositories.api_keys import ApiKeyCredentials, ApiKeyRepository
-from finance_mcp.repositories.changes import ChangeRecorder
+from finance_mcp.repositories.change_recorder import ChangeRecorder
 from finance_mcp.repositories.oauth import OAuthRepository
 from finance_mcp.repositories.quota_usage import QuotaUsage
 from finance_mcp.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead, ApiKeyRevoked

@@ -18,7 +18,8 @@ from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Conflict, Invalid, NotFound
 from finance_mcp.domain.money import check_balance
 from finance_mcp.domain.principals import Permission, Principal
-from finance_mcp.repositories.changes import TOTALS, LoggedRow, image
+from finance_mcp.repositories.change_recorder import TOTALS, image
+from finance_mcp.repositories.changes import LoggedRow
 from finance_mcp.repositories.ids import storable
 from finance_mcp.repositories.unit_of_work import UnitOfWork, unit_of_work
 from finance_mcp.schemas.changes import ChangedRow, ChangePage, ChangeRead, ChangeUndone, ChangeUser

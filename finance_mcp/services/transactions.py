@@ -18,7 +18,7 @@ from finance_mcp.domain.errors import Conflict, FinanceError, Invalid, NotFound
 from finance_mcp.domain.money import check_balance, format_amount
 from finance_mcp.domain.principals import Permission, Principal
 from finance_mcp.domain.quotas import row_bytes
-from finance_mcp.repositories.changes import image
+from finance_mcp.repositories.change_recorder import image
 from finance_mcp.repositories.ids import storable
 from finance_mcp.repositories.transactions import TransactionRepository
 from finance_mcp.repositories.unit_of_work import UnitOfWork, unit_of_work
