@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,6 +28,11 @@ class Connection(ABC):
 
     @abstractmethod
     async def commit(self) -> None: ...
+
+    def sqlite_driver(self) -> sqlite3.Connection | None:
+        """SQLite's own connection, for the few writes that cannot afford SQLAlchemy's per-statement cost
+        (the change log: two inserts on every write); None on other databases."""
+        return None
 
     async def rows(self, statement: Select[*tuple[Any, ...]], parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The rows of a *prebuilt* SELECT (built once, at module level, with named bind parameters) as

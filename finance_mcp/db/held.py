@@ -10,6 +10,7 @@ opens (read or write, with or without a transaction, a scan or not) is that same
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
@@ -33,6 +34,9 @@ class _HeldConnection(Connection):
 
     async def commit(self) -> None:
         """Deferred: the holder commits the whole transaction once."""
+
+    def sqlite_driver(self) -> sqlite3.Connection | None:
+        return self._conn.sqlite_driver()
 
 
 class HeldDatabase(Database):

@@ -287,6 +287,52 @@ class IdempotencyKey(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
 
 
+class Change(Base):
+    """One successful write of one tool call (the change log): who, when, which tool, a sentence for the
+    person, and what it touched (`change_rows`). Append-only, but for the link an undo writes back."""
+
+    __tablename__ = "changes"
+    # Serves list_changes: a household's changes newest first. (One entity's changes are found through
+    # change_rows' index instead: every index here is one more page to write on every write.)
+    __table_args__ = (Index("ix_changes_household_id", "household_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    role: Mapped[str] = mapped_column(String(20))
+    # The OAuth client of the caller's sign-in, or the API key it used, when there is one.
+    client_id: Mapped[str | None] = mapped_column(String(255))
+    api_key_id: Mapped[int | None] = mapped_column(BigInteger())
+    tool: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(String(500))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(BigInteger())
+    undoes_change_id: Mapped[int | None] = mapped_column(BigInteger())
+    undone_by_change_id: Mapped[int | None] = mapped_column(BigInteger())
+
+
+class ChangeRow(Base):
+    """One row a change touched: its image before (null: created) and after (null: deleted). Table
+    `account_totals` records a move of an account's balance and counters (a delta, undone by a delta)."""
+
+    __tablename__ = "change_rows"
+    # Serves the undo's blocker check: the latest change that touched one row, one indexed seek.
+    # On SQLite the rows live in their primary key's tree (WITHOUT ROWID): one tree fewer to write.
+    __table_args__ = (
+        Index("ix_change_rows_household_row", "household_id", "table_name", "row_id", "change_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_id: Mapped[int] = mapped_column(BigInteger())
+    before: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
+    after: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
+
+
 households: Table = Base.metadata.tables["households"]
 users: Table = Base.metadata.tables["users"]
 accounts: Table = Base.metadata.tables["accounts"]
@@ -300,3 +346,5 @@ oauth_refresh_tokens: Table = Base.metadata.tables["oauth_refresh_tokens"]
 oauth_registration_counts: Table = Base.metadata.tables["oauth_registration_counts"]
 signin_attempts: Table = Base.metadata.tables["signin_attempts"]
 idempotency_keys: Table = Base.metadata.tables["idempotency_keys"]
+changes: Table = Base.metadata.tables["changes"]
+change_rows: Table = Base.metadata.tables["change_rows"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -47,6 +48,10 @@ class _SyncAdapter(Connection):
 
     async def commit(self) -> None:
         self._conn.commit()
+
+    def sqlite_driver(self) -> sqlite3.Connection | None:
+        driver = self._conn.connection.driver_connection
+        return driver if isinstance(driver, sqlite3.Connection) else None
 
 
 def _unicode_lower(value: str | None) -> str | None:

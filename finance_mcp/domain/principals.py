@@ -108,6 +108,7 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset[str])
     api_key_id: int | None = None  # set when the caller signed in with an API key, not a token
     grant_id: int | None = None  # set when the caller's token came from an OAuth sign-in through this server
+    client_id: str | None = None  # the OAuth client of that sign-in (the change log names it)
     quotas: Quotas = NO_QUOTAS  # the household's limits (settings MAX_*_PER_HOUSEHOLD)
 
     @property

@@ -8,7 +8,7 @@ from collections.abc import Generator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CursorResult, RowMapping, bindparam, delete, func, insert, select, update
+from sqlalchemy import RowMapping, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from finance_mcp.db.database import Connection
@@ -49,11 +49,16 @@ _ADJUST = (
     )
     .returning(accounts.c.balance)
 )
-_DELETE_ROWS = delete(transactions).where(
-    transactions.c.account_id == bindparam("p_account"),
-    transactions.c.household_id == bindparam("p_household"),
+_DELETE_ROWS = (
+    delete(transactions)
+    .where(
+        transactions.c.account_id == bindparam("p_account"),
+        transactions.c.household_id == bindparam("p_household"),
+    )
+    .returning(*transactions.c)
 )
-_DELETE = delete(accounts).where(*_BY_ID)
+_GET_ALL = select(*accounts.c).where(*_BY_ID)
+_DELETE = delete(accounts).where(*_BY_ID).returning(*accounts.c)
 _LOCK_ROWS = (
     select(transactions.c.id)
     .where(transactions.c.account_id == bindparam("p_account"), transactions.c.household_id == bindparam("p_household"))
@@ -80,6 +85,7 @@ class AccountRepository:
     def __init__(self, conn: Connection, household_id: int) -> None:
         self._conn = conn
         self._household_id = household_id
+        self.deleted_rows: list[tuple[str, dict[str, Any]]] = []
 
     def _params(self, **values: Any) -> dict[str, Any]:
         return {"p_household": self._household_id, **values}
@@ -142,8 +148,16 @@ class AccountRepository:
         result = await self._conn.execute(statement)
         return result.mappings().first()
 
+    async def image(self, account_id: int) -> dict[str, Any] | None:
+        """Every column of the account (for the change log)."""
+        if not storable(account_id):
+            return None
+        found = (await self._conn.execute(_GET_ALL, self._params(p_account=account_id))).mappings().first()
+        return None if found is None else dict(found)
+
     async def delete(self, account_id: int) -> int | None:
         """Delete the account and its transactions; return how many transactions went, None if not found.
+        The rows as they were are kept in `deleted_rows` (the account last) for the change log.
 
         Locks go transactions first, then the account: the order every other writer uses (a transaction
         update or delete locks its row, then the balance), so the two can never deadlock on PostgreSQL.
@@ -154,9 +168,10 @@ class AccountRepository:
         await self._conn.execute(_LOCK_ROWS, params)
         if not await self.lock(account_id):
             return None
-        result: CursorResult[Any] = await self._conn.execute(_DELETE_ROWS, params)  # type: ignore[assignment]
-        await self._conn.execute(_DELETE, params)
-        return result.rowcount
+        gone = [dict(row) for row in (await self._conn.execute(_DELETE_ROWS, params)).mappings()]
+        account = (await self._conn.execute(_DELETE, params)).mappings().one()
+        self.deleted_rows = [*(("transactions", row) for row in gone), ("accounts", dict(account))]
+        return len(gone)
 
     async def count(self) -> int:
         statement = select(func.count()).select_from(accounts).where(_IN_HOUSEHOLD)

@@ -9,30 +9,36 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     RowMapping,
     Select,
     String,
     and_,
     bindparam,
+    cast,
     delete,
     false,
     func,
     insert,
+    literal,
     literal_column,
+    null,
     or_,
     select,
     true,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from finance_mcp.db.database import Connection, as_dicts
-from finance_mcp.db.models import accounts, transaction_tags, transactions
+from finance_mcp.db.models import accounts, change_rows, changes, transaction_tags, transactions
 from finance_mcp.db.types import Money
 from finance_mcp.domain.quotas import Quotas, row_bytes
 from finance_mcp.repositories.accounts import AccountRepository, balance_bounds
+from finance_mcp.repositories.change_recorder import TOTALS, ChangeRecorder, encode, image
 from finance_mcp.repositories.ids import storable
 from finance_mcp.repositories.quota_usage import QuotaUsage
 
@@ -64,11 +70,8 @@ _BY_ID = (transactions.c.id == bindparam("p_id"), transactions.c.household_id ==
 _INSERT = insert(transactions).returning(*COLUMNS, sort_by_parameter_order=True)
 _GET = select(*COLUMNS).where(*_BY_ID)
 _GET_FOR_UPDATE = _GET.with_for_update()
-_DELETE = (
-    delete(transactions)
-    .where(*_BY_ID)
-    .returning(transactions.c.account_id, transactions.c.amount, transactions.c.tags, *SEARCHED)
-)
+# Every column: the row's image for the change log, from the statement that deletes it.
+_DELETE = delete(transactions).where(*_BY_ID).returning(*COLUMNS, transactions.c.created_by)
 _INSERT_TAGS = insert(transaction_tags)
 _DELETE_TAGS = delete(transaction_tags).where(
     transaction_tags.c.transaction_id == bindparam("p_id"),
@@ -204,7 +207,40 @@ _SHARED_BINDS = {
 _RECORD_BINDS = tuple(_SHARED_BINDS.get(column, f"v_{column}") for column in _STORED_COLUMNS)
 
 
-def _record_statement(*, limited: bool) -> Select[Any]:
+_DESCRIBED = ("user_id", "role", "client_id", "api_key_id", "tool", "summary", "entity_type")
+
+
+def _logged(stored: Any) -> tuple[Any, Any]:
+    """The change log of a one-statement create, as two more data-modifying CTEs of the same statement:
+    the change (its entity the stored row), and its two rows (the transaction's image, the account's move)."""
+    household = bindparam("p_household", type_=transactions.c.household_id.type)
+    who = _DESCRIBED
+    names = ["household_id", "at", *who, "entity_id"]
+    described = select(
+        household,
+        bindparam("p_now", type_=changes.c.at.type),
+        *(bindparam(f"c_{n}", type_=changes.c[n].type) for n in who),
+    )
+    logged = (
+        insert(changes)
+        .from_select(names, described.add_columns(stored.c.id).select_from(stored))
+        .returning(changes.c.id)
+        .cte("logged")
+    )
+    pictured = JSON(none_as_null=True)
+    row = select(logged.c.id, literal(0), household, literal("transactions"), stored.c.id)
+    row = row.add_columns(cast(null(), pictured), bindparam("c_after", type_=pictured)).select_from(
+        logged.join(stored, true())
+    )
+    moved = select(
+        logged.c.id, literal(1), household, literal(TOTALS), bindparam("p_account", type_=accounts.c.id.type)
+    )
+    moved = moved.add_columns(cast(null(), pictured), bindparam("c_totals", type_=pictured)).select_from(logged)
+    columns = ["change_id", "seq", "household_id", "table_name", "row_id", "before", "after"]
+    return logged, insert(change_rows).from_select(columns, union_all(row, moved)).cte("logged_rows")
+
+
+def _record_statement(*, limited: bool, logged: bool = False) -> Select[Any]:
     """PostgreSQL's `create_transaction` in one statement, so one round trip and the shortest hold on the
     account's row lock: move the balance and the counters (`balance = balance + :delta`), store the row
     and its tags. Atomic on its own; zero rows when the account is not in the household (or, `limited`,
@@ -237,13 +273,20 @@ def _record_statement(*, limited: bool) -> Select[Any]:
     )
     # Both have one row or none: a join on true pairs them without a warning about a cartesian product.
     both = stored.join(moved, true())
-    return select(stored, moved.c.balance.label("account_balance")).select_from(both).add_cte(tagged.cte("tagged"))
+    if not logged:
+        return select(stored, moved.c.balance.label("account_balance")).select_from(both).add_cte(tagged.cte("tagged"))
+    change, rows = _logged(stored)
+    both = both.join(change, true())
+    result = select(stored, moved.c.balance.label("account_balance"), change.c.id.label("change_id"))
+    return result.select_from(both).add_cte(tagged.cte("tagged")).add_cte(rows)
 
 
 _RECORD_POSTGRES = _record_statement(limited=False)
+_RECORD_POSTGRES_LOGGED = _record_statement(limited=False, logged=True)
 # With quotas on: the check folded into the same statement. Concurrent creates see one snapshot of the
 # totals, so they can overshoot by at most one row each (docs/RELIABILITY.md).
 _RECORD_POSTGRES_LIMITED = _record_statement(limited=True)
+_RECORD_POSTGRES_LIMITED_LOGGED = _record_statement(limited=True, logged=True)
 UNLIMITED = 2**62
 
 
@@ -266,9 +309,10 @@ def _like_pattern(text: str) -> str:
 
 
 class TransactionRepository:
-    def __init__(self, conn: Connection, household_id: int) -> None:
+    def __init__(self, conn: Connection, household_id: int, *, log: ChangeRecorder | None = None) -> None:
         self._conn = conn
         self._household_id = household_id
+        self._log = log
 
     async def add_many(self, rows: Sequence[dict[str, Any]], *, created_by: int, now: dt.datetime) -> list[RowMapping]:
         """Insert rows (in order) with their tags; return the stored rows in the same order."""
@@ -315,13 +359,27 @@ class TransactionRepository:
         params = dict(zip(_RECORD_BINDS, stored, strict=False))  # both as long as _STORED_COLUMNS
         params["p_tag_keys"] = sorted({tag_key(t) for t in stored[_TAGS]})
         params["p_bytes"] = size
-        statement = _RECORD_POSTGRES
+        change = self._log.change if self._log is not None else None
+        logged = change is not None
+        statement = _RECORD_POSTGRES_LOGGED if logged else _RECORD_POSTGRES
         if quotas.on_rows:
-            statement = _RECORD_POSTGRES_LIMITED
+            statement = _RECORD_POSTGRES_LIMITED_LOGGED if logged else _RECORD_POSTGRES_LIMITED
             params |= {"p_max_rows": quotas.transactions or UNLIMITED, "p_max_bytes": quotas.stored_bytes or UNLIMITED}
+        if change is not None:
+            params |= {f"c_{name}": change[name] for name in _DESCRIBED}
+            after = {**values, "account_id": account_id, "tags": stored[_TAGS], "created_at": now, "updated_at": now}
+            params["c_after"] = image(after, created_by=created_by)
+            params["c_totals"] = {
+                "delta": encode(values["amount"]),
+                "rows": 1,
+                "bytes": size,
+                "updated_at": encode(now),
+            }
         with balance_bounds(account_id):
             result = await self._conn.execute(statement, params)
         row = result.mappings().first()
+        if row is not None and self._log is not None and self._log.change is not None:
+            self._log.written(int(row["change_id"]))
         return None if row is None else (row, row["account_balance"])
 
     async def _record_in_steps(
@@ -343,6 +401,10 @@ class TransactionRepository:
             values, household_id=self._household_id, account_id=account_id, created_by=created_by, now=now
         )
         (row,) = await self._insert([dict(zip(_STORED_COLUMNS, stored, strict=True))])
+        if self._log is not None and self._log.change is not None:
+            self._log.change["entity_id"] = int(row["id"])
+            self._log.row("transactions", int(row["id"]), None, image(row, created_by=created_by))
+            self._log.totals(account_id, values["amount"], rows=1, size=size, now=now)
         return row, balance
 
     async def get(self, transaction_id: int, *, for_update: bool = False) -> Mapping[Any, Any] | None:
@@ -366,6 +428,10 @@ class TransactionRepository:
             await self._replace_tags(transaction_id, values["tags"])
         return row
 
+    async def set_tags(self, transaction_id: int, tags: list[str]) -> None:
+        """Make the transaction's tag rows those of `tags` (an undo puts a row's tags back)."""
+        await self._replace_tags(transaction_id, list({tag_key(t): t for t in tags}.values()))
+
     async def _replace_tags(self, transaction_id: int, tags: list[str]) -> None:
         await self._conn.execute(_DELETE_TAGS, {"p_id": transaction_id, "p_household": self._household_id})
         if tags:
@@ -374,13 +440,14 @@ class TransactionRepository:
             ]
             await self._conn.execute(_INSERT_TAGS, rows)
 
-    async def delete(self, transaction_id: int) -> tuple[int, Decimal, int] | None:
-        """Delete one transaction; return its (account_id, amount, estimated bytes), or None when not found."""
+    async def delete(self, transaction_id: int) -> tuple[int, Decimal, int, RowMapping] | None:
+        """Delete one transaction; return its (account_id, amount, estimated bytes, row as it was), or None
+        when not found."""
         if not storable(transaction_id):
             return None
         result = await self._conn.execute(_DELETE, {"p_id": transaction_id, "p_household": self._household_id})
         row = result.mappings().first()
-        return None if row is None else (int(row["account_id"]), row["amount"], row_bytes(row))
+        return None if row is None else (int(row["account_id"]), row["amount"], row_bytes(row), row)
 
     async def page(self, filters: TransactionCriteria, *, limit: int, after: tuple[dt.date, int] | None) -> Page:
         """Up to `limit` matching rows, newest first, after the keyset position; whether more follow; and

@@ -35,6 +35,8 @@ from finance_mcp.db.held import HeldDatabase
 from finance_mcp.repositories.accounts import AccountRepository
 from finance_mcp.repositories.analytics import AnalyticsRepository
 from finance_mcp.repositories.api_keys import ApiKeyCredentials, ApiKeyRepository
+from finance_mcp.repositories.change_recorder import ChangeRecorder
+from finance_mcp.repositories.changes import ChangeRepository
 from finance_mcp.repositories.households import IdentityRepository
 from finance_mcp.repositories.idempotency import ExpiredKeys, IdempotencyRepository
 from finance_mcp.repositories.oauth import OAuthRepository
@@ -84,7 +86,10 @@ class UnitOfWork:
         return self._household_id
 
     accounts = _Repository(lambda unit: AccountRepository(unit._conn, unit.household_id))
-    transactions = _Repository(lambda unit: TransactionRepository(unit._conn, unit.household_id))
+    # The change log of this unit's write, flushed by `commit()` (`repositories/change_recorder.py`).
+    log = _Repository(lambda unit: ChangeRecorder(unit._conn, unit.household_id))
+    changes = _Repository(lambda unit: ChangeRepository(unit._conn, unit.household_id))
+    transactions = _Repository(lambda unit: TransactionRepository(unit._conn, unit.household_id, log=unit.log))
     analytics = _Repository(lambda unit: AnalyticsRepository(unit._conn, unit.household_id))
     usage = _Repository(lambda unit: QuotaUsage(unit._conn, unit.household_id))
     api_keys = _Repository(lambda unit: ApiKeyRepository(unit._conn, unit.household_id))
@@ -114,6 +119,9 @@ class UnitOfWork:
         self._before_commit.append(step)
 
     async def commit(self) -> None:
+        log: ChangeRecorder | None = self.__dict__.get("log")
+        if log is not None:
+            await log.flush()  # the change log, in the same database transaction as the change
         steps, self._before_commit = self._before_commit, None
         for step in steps or ():
             await step()

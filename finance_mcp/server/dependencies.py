@@ -32,7 +32,7 @@ async def resolve_principal(state: ServerState) -> Principal:
     if token.client_id == API_KEY_CLIENT_ID:
         return dataclasses.replace(principal, api_key_id=int((token.claims or {})["api_key_id"]))
     if (grant_id := grant_of(token)) is not None:
-        return dataclasses.replace(principal, grant_id=grant_id)
+        return dataclasses.replace(principal, grant_id=grant_id, client_id=token.client_id)
     return principal
 
 

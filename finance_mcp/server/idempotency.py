@@ -47,15 +47,13 @@ IdempotencyKey = Annotated[
     Field(
         min_length=1,
         max_length=200,
-        description="Optional. Any unique string (e.g. a UUID) for this write: calling again with the same key "
-        "and arguments within 24 h returns the first result (replayed: true) and writes nothing. Reuse it "
-        "only to retry the same request; a new request needs a new key.",
+        description="A new unique string (a UUID) per request: a retry with the same key and arguments "
+        "within 24 h returns the first result and writes nothing",
     ),
 ]
 REPLAYED_SCHEMA = {
     "type": "boolean",
-    "description": "Present and true when this is the stored result of an earlier call with the same "
-    "idempotency_key and arguments: nothing was written this time.",
+    "description": "True when this is the stored result of an earlier call with this idempotency_key",
 }
 
 

@@ -15,11 +15,12 @@ from finance_mcp.schemas.transactions import TransactionFilter
 from finance_mcp.server.dependencies import resolve_principal
 from finance_mcp.server.errors import translate_resource_errors
 from finance_mcp.server.state import ServerState
-from finance_mcp.services import accounts, transactions
+from finance_mcp.services import accounts, changes, transactions
 from finance_mcp.services.households import describe
 
 JSON = "application/json"
 RECENT_TRANSACTIONS = 100
+RECENT_CHANGES = 50
 
 Reader = Callable[[Database, Principal], Awaitable[BaseModel]]
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -91,5 +92,14 @@ def register(mcp: MCPServer, state: ServerState) -> None:
 
         async def reader(db: Database, p: Principal) -> BaseModel:
             return await transactions.get_transaction(db, p, _id(transaction_id))
+
+        return await read(reader)
+
+    @resource(mcp, "finance://changes/recent", name="recent_changes", title="Recent changes", mime_type=JSON)
+    async def recent_changes() -> str:
+        """The household's latest 50 changes, newest first (undo one with undo_change)."""
+
+        async def reader(db: Database, p: Principal) -> BaseModel:
+            return await changes.list_changes(db, p, limit=RECENT_CHANGES)
 
         return await read(reader)

@@ -9,7 +9,9 @@ from typing import Any
 
 from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Invalid, NotFound
+from finance_mcp.domain.money import format_amount
 from finance_mcp.domain.principals import Permission, Principal
+from finance_mcp.repositories.change_recorder import image
 from finance_mcp.repositories.unit_of_work import UnitsOfWork
 from finance_mcp.schemas.accounts import AccountCreate, AccountDeleted, AccountList, AccountRead, AccountUpdate
 
@@ -40,6 +42,14 @@ async def create_account(db: Database, principal: Principal, data: AccountCreate
             opening_balance=data.opening_balance,
             balance=data.opening_balance,
         )
+        opening = format_amount(data.opening_balance)
+        summary = f'Created the {data.account_type} account "{data.name}" (opening balance {opening})'
+        uow.log.describe(
+            by=principal, tool="create_account", summary=summary, entity_type="account", entity_id=row["id"]
+        )
+        uow.log.row(
+            "accounts", row["id"], None, image(row, created_by=principal.user_id, transaction_count=0, stored_bytes=0)
+        )
         await uow.commit()
     return to_account(row)
 
@@ -66,9 +76,15 @@ async def update_account(db: Database, principal: Principal, account_id: int, da
     if not changes:
         raise Invalid("Nothing to change: give a new name or account_type (null means leave unchanged).")
     async with UnitsOfWork(db).write(principal.household_id) as uow:
+        before = await uow.accounts.image(account_id)
         row = await uow.accounts.update(account_id, now=dt.datetime.now(dt.UTC), **changes)
-        if row is None:
+        if row is None or before is None:
             raise account_not_found(account_id)
+        summary = f"Changed {', '.join(sorted(changes))} of account {account_id}"
+        uow.log.describe(
+            by=principal, tool="update_account", summary=summary, entity_type="account", entity_id=account_id
+        )
+        uow.log.row("accounts", account_id, image({k: before[k] for k in row}), image(row))
         await uow.commit()
     return to_account(row)
 
@@ -98,5 +114,12 @@ async def delete_account(db: Database, principal: Principal, account_id: int) ->
         removed = await uow.accounts.delete(account_id)
         if removed is None:
             raise account_not_found(account_id)
+        name = uow.accounts.deleted_rows[-1][1]["name"]
+        summary = f'Deleted the account "{name}" ({account_id}) and its {removed} transactions'
+        uow.log.describe(
+            by=principal, tool="delete_account", summary=summary, entity_type="account", entity_id=account_id
+        )
+        for table, gone in uow.accounts.deleted_rows:
+            uow.log.row(table, gone["id"], image(gone), None)
         await uow.commit()
     return AccountDeleted(account_id=account_id, transactions_deleted=removed)

@@ -167,6 +167,8 @@ async def create_api_key(
             **origin,
         )
         row = await repo.get(key_id)
+        summary = f'Created the API key "{data.name}" ({key_id}) with {", ".join(sorted(set(data.scopes)))}'
+        uow.log.describe(by=principal, tool="create_api_key", summary=summary, entity_type="api_key", entity_id=key_id)
         await uow.commit()
     assert row is not None
     key = f"{KEY_PREFIX}{lookup_id}_{secret}"
@@ -236,6 +238,8 @@ async def revoke_api_key(db: Database, principal: Principal, key_id: int) -> Api
             raise _key_not_found(key_id)
         await repo.revoke(key_id, now=now)
         row = await repo.get(key_id)
+        summary = f'Revoked the API key "{row["name"] if row else key_id}" ({key_id})'
+        uow.log.describe(by=principal, tool="revoke_api_key", summary=summary, entity_type="api_key", entity_id=key_id)
         await uow.commit()
     assert row is not None
     return ApiKeyRevoked(api_key=_to_read(row, now))

@@ -17,10 +17,11 @@ from typing import Any
 
 from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Conflict, FinanceError, Invalid, NotFound
-from finance_mcp.domain.money import check_balance
+from finance_mcp.domain.money import check_balance, format_amount
 from finance_mcp.domain.principals import Permission, Principal
 from finance_mcp.domain.quotas import row_bytes
 from finance_mcp.domain.suggestions import unknown_name_note
+from finance_mcp.repositories.change_recorder import image
 from finance_mcp.repositories.ids import storable
 from finance_mcp.repositories.transactions import TransactionRepository
 from finance_mcp.repositories.unit_of_work import UnitOfWork, UnitsOfWork
@@ -98,6 +99,8 @@ async def record_transaction(
     # One statement on PostgreSQL (no transaction needed around it); two inside a transaction on SQLite.
     async with UnitsOfWork(db).write_statement(principal.household_id) as uow:
         values = fields.model_dump()
+        summary = f"Recorded {_said(fields.amount, fields.category, fields.date)} in account {account_id}"
+        uow.log.describe(by=principal, tool="create_transaction", summary=summary, entity_type="transaction")
         recorded = await uow.transactions.record(
             account_id, values, created_by=principal.user_id, now=now, quotas=principal.quotas
         )
@@ -108,6 +111,10 @@ async def record_transaction(
         check_balance(balance, account_id=account_id)
         await uow.commit()
     return TransactionCreated(transaction=to_transaction(row), account_balance=balance)
+
+
+def _said(amount: Decimal, category: str, day: dt.date) -> str:
+    return f"{format_amount(amount)} ({category}) on {day.isoformat()}"
 
 
 async def _why_not_recorded(db: Database, principal: Principal, account_id: int, size: int) -> FinanceError:
@@ -151,6 +158,13 @@ async def record_batch(
             created_by=principal.user_id,
             now=now,
         )
+        summary = f"Recorded {len(rows)} transactions totalling {format_amount(total)} in account {account_id}"
+        uow.log.describe(
+            by=principal, tool="create_transactions_batch", summary=summary, entity_type="account", entity_id=account_id
+        )
+        for row in rows:
+            uow.log.row("transactions", row["id"], None, image(row, created_by=principal.user_id))
+        uow.log.totals(account_id, total, rows=len(rows), size=size, now=now)
         await uow.commit()
     return BatchCreated(
         transactions=[to_transaction(row) for row in rows],
@@ -268,7 +282,17 @@ async def update_transaction(
                 balances[str(account_id)] = await _adjust(
                     uow, account_id, deltas[account_id], counts[account_id], now, sizes[account_id]
                 )
+                uow.log.totals(account_id, deltas[account_id], rows=counts[account_id], size=sizes[account_id], now=now)
         row = await uow.transactions.update(transaction_id, values, now=now)
+        summary = f"Changed {', '.join(sorted(values))} of transaction {transaction_id}"
+        uow.log.describe(
+            by=principal,
+            tool="update_transaction",
+            summary=summary,
+            entity_type="transaction",
+            entity_id=transaction_id,
+        )
+        uow.log.row("transactions", transaction_id, image(current), image(row))
         await uow.commit()
     return TransactionUpdated(transaction=to_transaction(row), account_balances=balances)
 
@@ -280,7 +304,17 @@ async def delete_transaction(db: Database, principal: Principal, transaction_id:
         removed = await uow.transactions.delete(transaction_id)
         if removed is None:
             raise transaction_not_found(transaction_id)
-        account_id, amount, size = removed
+        account_id, amount, size, gone = removed
         balance = await _adjust(uow, account_id, -amount, -1, now, -size)
+        summary = f"Deleted transaction {transaction_id}: {_said(amount, gone['category'], gone['date'])}"
+        uow.log.describe(
+            by=principal,
+            tool="delete_transaction",
+            summary=summary,
+            entity_type="transaction",
+            entity_id=transaction_id,
+        )
+        uow.log.row("transactions", transaction_id, image(gone), None)
+        uow.log.totals(account_id, -amount, rows=-1, size=-size, now=now)
         await uow.commit()
     return TransactionDeleted(transaction_id=transaction_id, account_balance=balance)

@@ -174,6 +174,10 @@ async def run_the_contract(client: Client) -> set[str]:
     assert (await call(client, "get_account", account_id=checking))["balance"] == "1200.00"
     assert (await call(client, "list_accounts"))["total"] == 2
     assert (await call(client, "delete_account", account_id=savings))["deleted"] is True
+    [deleted] = (await call(client, "list_changes", limit=1))["changes"]
+    assert deleted["tool"] == "delete_account"
+    assert (await call(client, "undo_change", change_id=deleted["id"]))["undone"] is True
+    assert (await call(client, "list_accounts"))["total"] == 2
     return {
         "whoami",
         "create_account",
@@ -187,6 +191,8 @@ async def run_the_contract(client: Client) -> set[str]:
         "get_account",
         "list_accounts",
         "delete_account",
+        "list_changes",
+        "undo_change",
     }
 
 

@@ -170,4 +170,6 @@ CONTRACT_TOOLS = (
     "get_transaction",
     "update_transaction",
     "delete_transaction",
+    "list_changes",
+    "undo_change",
 )

@@ -87,7 +87,7 @@ async def test_the_person_is_asked_in_words_and_a_ticked_box_deletes_the_account
     [question] = person.questions
     assert question.message == (
         'Delete the account "Holiday fund" (savings, balance 924.50 USD)? '
-        "All 2 of its transactions go with it. This cannot be undone."
+        "All 2 of its transactions go with it. It can be undone afterwards with undo_change."
     )
     assert question.requested_schema["properties"] == {
         "confirm": {
@@ -181,8 +181,8 @@ async def test_a_question_that_went_stale_is_asked_again_before_deleting(server,
         gone = await call(client, "delete_account", account_id=account_id)
 
     assert [q.message.split("? ")[1] for q in person.questions] == [
-        "All 2 of its transactions go with it. This cannot be undone.",
-        "All 3 of its transactions go with it. This cannot be undone.",
+        "All 2 of its transactions go with it. It can be undone afterwards with undo_change.",
+        "All 3 of its transactions go with it. It can be undone afterwards with undo_change.",
     ]
     assert gone == {"deleted": True, "account_id": account_id, "transactions_deleted": 3}
 

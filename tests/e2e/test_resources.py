@@ -34,7 +34,12 @@ async def test_the_resource_catalogue_lists_the_fixed_uris_and_templates(server,
     async with connect(server.token(tenant=fresh_tenant())) as client:
         resources = (await client.list_resources()).resources
         templates = (await client.list_resource_templates()).resource_templates
-    assert {str(r.uri) for r in resources} == {"finance://me", "finance://accounts", "finance://reports/net-worth"}
+    assert {str(r.uri) for r in resources} == {
+        "finance://me",
+        "finance://accounts",
+        "finance://reports/net-worth",
+        "finance://changes/recent",
+    }
     assert {t.uri_template for t in templates} == {
         "finance://reports/monthly/{year}-{month}",
         "finance://accounts/{account_id}",

@@ -293,6 +293,18 @@ def tool_fields(t: Target) -> dict[str, tuple[dict[str, Any], dict[str, st.Searc
             {"transaction_id": invalid_ids},
             {"transaction_id"},
         ),
+        "list_changes": (
+            {"since": "2026-01-01T00:00:00Z", "entity_type": "transaction", "entity_id": t.transaction_id, "limit": 10},
+            {
+                "since": impossible_dates.filter(lambda value: value != "2026-01-01T10:30:00"),  # that one is a time
+                "entity_type": invalid_enums,
+                "entity_id": invalid_ids,
+                "limit": invalid_limits,
+                "cursor": invalid_cursors,
+            },
+            set(),
+        ),
+        "undo_change": ({"change_id": 1}, {"change_id": invalid_ids}, {"change_id"}),
     }
 
 

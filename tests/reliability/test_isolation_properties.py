@@ -44,8 +44,8 @@ EXAMPLES = int(os.environ.get("RELIABILITY_EXAMPLES", "5"))
 STEPS = int(os.environ.get("RELIABILITY_STEPS", "14"))
 NOT_FOUND = "was not found in your household"
 RESOURCE_NOT_FOUND = -32602
-# Counts for docs/RELIABILITY.md: printed at the end of each run.
-TALLY = tally("isolation properties", "runs", "steps", "calls", "foreign_probes")
+# Counts for docs/RELIABILITY.md: reported at the end of each run (tests/reliability/tallies.py).
+TALLY = tally("isolation properties", "runs", "steps", "calls", "foreign_probes", "undos", "undos_refused")
 
 small_money = st.decimals(min_value=-5000, max_value=5000, places=2, allow_nan=False, allow_infinity=False)
 huge_money = st.decimals(min_value=-(LIMIT - 1), max_value=LIMIT - Decimal("0.01"), places=2)
@@ -53,6 +53,7 @@ amounts = st.one_of(small_money, small_money, small_money, huge_money)
 days = st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2030, 12, 31))
 households = st.integers(0, HOUSEHOLDS - 1)
 roles = st.sampled_from(ROLES)
+undoers = st.sampled_from(("owner", "owner", "admin", "member", "viewer"))  # mostly roles that may
 picks = st.integers(min_value=0, max_value=10_000)
 
 
@@ -366,6 +367,70 @@ class HouseholdsMachine(RuleBasedStateMachine):
             del self.transactions[ident]
         del self.accounts[account]
         return None
+
+    @precondition(lambda self: self.accounts)
+    @rule(pick=picks, role=undoers)
+    def undo_the_latest_change(self, pick: int, role: str) -> None:
+        self.undo_a_change(pick, role, 0)
+
+    @precondition(lambda self: self.accounts)
+    @rule(pick=picks, role=undoers, which=picks)
+    def undo_a_change(self, pick: int, role: str, which: int) -> None:
+        """Undo one of the household's latest changes. Another household cannot reach it; a role that could not
+        have made it cannot undo it; a refusal names why (done already, or the later change in the way, or a
+        balance out of range); an undo puts the change's rows back as its log images say, and the
+        invariants (exact balances, each household its own rows) still hold at the next check."""
+        household = self.accounts[sorted(self.accounts)[pick % len(self.accounts)]].household
+        listed = self.call(household, "owner", "list_changes", limit=8)
+        assert isinstance(listed, dict), listed
+        whole = [c for c in listed["changes"] if c["row_count"] <= len(c["rows"])]
+        if not whole:
+            return None
+        change = whole[which % len(whole)]
+        foreign = self.call((household + 1) % HOUSEHOLDS, "owner", "undo_change", change_id=change["id"])
+        assert isinstance(foreign, str), foreign
+        assert NOT_FOUND in foreign, foreign
+        if change["tool"] == "undo_change":
+            role = "owner"  # the permission needed is that of the change first undone
+        allowed = ACCOUNT_DELETERS if change["tool"] == "delete_account" else WRITERS
+        answer = self.call(household, role, "undo_change", change_id=change["id"])
+        if role not in allowed:
+            return self.expect_refusal(answer, role)
+        if isinstance(answer, str):
+            TALLY["undos_refused"] += 1
+            if change["undone_by_change_id"] is not None:
+                assert f"already undone by change {change['undone_by_change_id']}" in answer, answer
+            elif "beyond the supported size" not in answer:
+                assert "cannot be undone: change " in answer, answer
+                blocker = int(answer.split("cannot be undone: change ")[1].split(" ")[0])
+                assert blocker > change["id"], answer
+            return None
+        assert answer["undone"] is True, answer
+        TALLY["undos"] += 1
+        for row in reversed(change["rows"]):
+            self.put_back(household, row)
+        return None
+
+    def put_back(self, household: int, row: dict[str, Any]) -> None:
+        """The model's side of an undo: the row as the log's before-image has it."""
+        ident, before = int(row["row_id"]), row["before"]
+        if row["table"] == "transactions":
+            if before is None:
+                del self.transactions[ident]
+            else:
+                self.transactions[ident] = ModelTransaction(
+                    household,
+                    int(before["account_id"]),
+                    Decimal(before["amount"]),
+                    before["date"],
+                    before["category"],
+                    before["description"],
+                )
+        elif row["table"] == "accounts":
+            if before is None:
+                del self.accounts[ident]
+            else:
+                self.accounts[ident] = ModelAccount(household, before["name"], Decimal(before["opening_balance"]))
 
     @rule(household=households, role=roles, pick=picks)
     def read_through_resources(self, household: int, role: str, pick: int) -> None:

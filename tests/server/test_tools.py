@@ -13,8 +13,16 @@ pytestmark = pytest.mark.anyio
 TOOLS = set(CONTRACT_TOOLS)
 ANALYTICS = {"spending_summary", "cash_flow", "net_worth", "top_merchants", "category_trends"}
 TOOLS |= ANALYTICS
-READ_ONLY = {"whoami", "list_accounts", "get_account", "list_transactions", "get_transaction", *ANALYTICS}
-DESTRUCTIVE = {"delete_account", "delete_transaction"}
+READ_ONLY = {
+    "whoami",
+    "list_accounts",
+    "get_account",
+    "list_transactions",
+    "get_transaction",
+    "list_changes",
+    *ANALYTICS,
+}
+DESTRUCTIVE = {"delete_account", "delete_transaction", "undo_change"}
 ACCOUNT_KEYS = {"id", "name", "account_type", "currency", "opening_balance", "balance", "created_at", "updated_at"}
 TRANSACTION_KEYS = {
     "id",
@@ -90,7 +98,9 @@ async def test_tools_list_carries_no_schema_titles_and_stays_within_its_size_bud
     for tool in listed:
         used = keywords(tool["inputSchema"]) | keywords(tool["outputSchema"])
         assert not {"title", "decimal_places", "max_digits"} & used, tool["name"]
-    assert len(compact) < 50_000  # 57,931 bytes before the titles went; 49,379 after
+    # 57,931 bytes before the titles went; 49,379 after; then idempotency_key on every writing tool and the
+    # change log's two tools. Toolsets (issue 17) are what bring the default list down from here.
+    assert len(compact) < 55_000
 
 
 async def test_tool_input_schemas_hide_the_per_call_dependencies_and_bound_the_arguments(server, connect):

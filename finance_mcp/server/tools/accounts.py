@@ -49,7 +49,7 @@ def deletion_question(doomed: AccountDeletion) -> str:
     )
     return (
         f'Delete the account "{account.name}" ({account.account_type}, balance '
-        f"{format_amount(account.balance)} {account.currency})? {held}. This cannot be undone."
+        f"{format_amount(account.balance)} {account.currency})? {held}. It can be undone afterwards with undo_change."
     )
 
 
@@ -109,7 +109,7 @@ def register(mcp: MCPServer) -> None:
         db: Db,
         confirmation: Annotated[Confirmation, Resolve(ask_before_deleting_account)],
     ) -> AccountDeleted:
-        """Permanently delete an account AND all of its transactions. Cannot be undone.
+        """Delete an account AND all of its transactions. undo_change (see list_changes) can put them back.
 
         Needs the admin or owner role. When your client supports elicitation the server asks the person
         itself, naming the account and how many transactions go; otherwise confirm with them first (see
