@@ -45,7 +45,7 @@ STEPS = int(os.environ.get("RELIABILITY_STEPS", "14"))
 NOT_FOUND = "was not found in your household"
 RESOURCE_NOT_FOUND = -32602
 # Counts for docs/RELIABILITY.md: reported at the end of each run (tests/reliability/tallies.py).
-TALLY = tally("isolation properties", "runs", "steps", "calls", "foreign_probes", "undos", "undos_refused")
+TALLY = tally("isolation properties", "runs", "steps", "calls", "foreign_probes", "undos", "undos_refused", "replays")
 
 small_money = st.decimals(min_value=-5000, max_value=5000, places=2, allow_nan=False, allow_infinity=False)
 huge_money = st.decimals(min_value=-(LIMIT - 1), max_value=LIMIT - Decimal("0.01"), places=2)
@@ -125,6 +125,8 @@ class HouseholdsMachine(RuleBasedStateMachine):
         self.households = [Household(i) for i in range(HOUSEHOLDS)]
         self.accounts: dict[int, ModelAccount] = {}
         self.transactions: dict[int, ModelTransaction] = {}
+        # Keyed writes that succeeded: (household, role, tool, arguments with the key, the first answer).
+        self.keyed: list[tuple[int, str, str, dict[str, Any], dict[str, Any]]] = []
         self.clients: dict[tuple[int, str], SyncClient] = {}
         self.stack = ExitStack()
         self.step = 0
@@ -260,18 +262,21 @@ class HouseholdsMachine(RuleBasedStateMachine):
         return None
 
     @precondition(lambda self: self.accounts)
-    @rule(pick=picks, role=roles, amount=amounts, day=days)
-    def create_transaction(self, pick: int, role: str, amount: Decimal, day: Any) -> None:
+    @rule(pick=picks, role=roles, amount=amounts, day=days, keyed=st.booleans())
+    def create_transaction(self, pick: int, role: str, amount: Decimal, day: Any, keyed: bool) -> None:
         account = sorted(self.accounts)[pick % len(self.accounts)]
         household = self.accounts[account].household
-        answer = self.call(
-            household, role, "create_transaction", account_id=account, **self.new_fields(household, amount, day)
-        )
+        arguments = {"account_id": account, **self.new_fields(household, amount, day)}
+        if keyed:
+            arguments["idempotency_key"] = f"k-{uuid.uuid4()}"
+        answer = self.call(household, role, "create_transaction", **arguments)
         if role not in WRITERS:
             return self.expect_refusal(answer, role)
         if not self.fits(self.balance(account) + amount):
             return self.expect_out_of_range(answer)
         assert isinstance(answer, dict), answer
+        if keyed:
+            self.keyed.append((household, role, "create_transaction", arguments, answer))
         self.remember(household, answer["transaction"])
         assert answer["account_balance"] == money(self.balance(account))
         return None
@@ -367,6 +372,16 @@ class HouseholdsMachine(RuleBasedStateMachine):
             del self.transactions[ident]
         del self.accounts[account]
         return None
+
+    @precondition(lambda self: self.keyed)
+    @rule(which=picks)
+    def replay_a_keyed_write(self, which: int) -> None:
+        """A retry of a keyed write that succeeded answers the first result again and writes nothing, whatever
+        happened since (the invariants check that nothing moved)."""
+        household, role, tool, arguments, first = self.keyed[which % len(self.keyed)]
+        again = self.call(household, role, tool, **arguments)
+        TALLY["replays"] += 1
+        assert again == {**first, "replayed": True}, again
 
     @precondition(lambda self: self.accounts)
     @rule(pick=picks, role=undoers)
