@@ -90,7 +90,7 @@ def _none_if_empty(value: str | None) -> str | None:
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    Field(description="Account name, 1-100 characters"),
+    Field(description="Account name"),
 ]
 Currency = Annotated[
     str,
@@ -100,37 +100,37 @@ Currency = Annotated[
 Category = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    Field(description="Category, 1-100 characters, e.g. Groceries"),
+    Field(description="Category, e.g. Groceries"),
 ]
 Description = Annotated[
     str | None,
     StringConstraints(strip_whitespace=True, max_length=1000),
     AfterValidator(_none_if_empty),
-    Field(description="Free-text description, up to 1000 characters"),
+    Field(description="Free-text description"),
 ]
 Merchant = Annotated[
     str | None,
     StringConstraints(strip_whitespace=True, max_length=255),
     AfterValidator(_none_if_empty),
-    Field(description="Merchant or payee as written on the statement, up to 255 characters"),
+    Field(description="Merchant or payee as written on the statement"),
 ]
 Location = Annotated[
     str | None,
     StringConstraints(strip_whitespace=True, max_length=255),
     AfterValidator(_none_if_empty),
-    Field(description="Where it happened, up to 255 characters"),
+    Field(description="Where it happened"),
 ]
 DerCategory = Annotated[
     str | None,
     StringConstraints(strip_whitespace=True, max_length=100),
     AfterValidator(_none_if_empty),
-    Field(description="Normalised (derived) category, up to 100 characters"),
+    Field(description="Normalised (derived) category"),
 ]
 DerMerchant = Annotated[
     str | None,
     StringConstraints(strip_whitespace=True, max_length=255),
     AfterValidator(_none_if_empty),
-    Field(description="Normalised (derived) merchant name, up to 255 characters"),
+    Field(description="Normalised (derived) merchant name"),
 ]
 
 

@@ -47,13 +47,12 @@ IdempotencyKey = Annotated[
     Field(
         min_length=1,
         max_length=200,
-        description="A new unique string (a UUID) per request: a retry with the same key and arguments "
-        "within 24 h returns the first result and writes nothing",
+        description="A new UUID per request: a retry with it (24 h) returns the first result, writes nothing",
     ),
 ]
 REPLAYED_SCHEMA = {
     "type": "boolean",
-    "description": "True when this is the stored result of an earlier call with this idempotency_key",
+    "description": "True when this repeats an earlier call's result (same idempotency_key)",
 }
 
 

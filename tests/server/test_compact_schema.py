@@ -23,12 +23,34 @@ def test_titles_and_decimal_constraints_go_property_names_and_meaning_stay() -> 
         "type": "object",
         "properties": {
             "title": {"type": "string", "maxLength": 5},
-            "amount": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "amount": {"type": ["string", "null"]},
             "tags": {"type": "array", "items": {"type": "string"}},
         },
         "$defs": {"Row": {"type": "object", "additionalProperties": {"type": "integer"}}},
         "required": ["title"],
         "examples": [{"title": "kept: example values are data, not keywords"}],
+    }
+
+
+def test_a_union_of_plain_types_becomes_one_type_list_and_a_null_default_goes() -> None:
+    schema = {
+        "properties": {
+            "limit": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}], "default": None},
+            "amount": {"anyOf": [{"anyOf": [{"type": "number"}, {"type": "string"}]}, {"type": "null"}]},
+            "kept": {"anyOf": [{"$ref": "#/$defs/Row"}, {"type": "null"}], "default": None},
+            "clash": {"anyOf": [{"type": "string", "maxLength": 3}, {"type": "array", "maxLength": 4}]},
+            "choice": {"anyOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "null"}]},
+            "flag": {"type": "boolean", "default": False},
+        }
+    }
+
+    assert compact_schema(schema)["properties"] == {
+        "limit": {"type": ["integer", "null"], "minimum": 1},
+        "amount": {"type": ["number", "string", "null"]},
+        "kept": {"anyOf": [{"$ref": "#/$defs/Row"}, {"type": "null"}]},
+        "clash": {"anyOf": [{"type": "string", "maxLength": 3}, {"type": "array", "maxLength": 4}]},
+        "choice": {"anyOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "null"}]},
+        "flag": {"type": "boolean", "default": False},
     }
 
 

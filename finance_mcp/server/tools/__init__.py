@@ -18,6 +18,7 @@ from finance_mcp.server.errors import translate_tool_errors
 from finance_mcp.server.idempotency import KEY as IDEMPOTENCY_KEY
 from finance_mcp.server.idempotency import guarded, publish_replayed
 from finance_mcp.server.sdk_private import registered_tool
+from finance_mcp.server.tools.shapes import result_schema
 
 CurrentPrincipal = Annotated[Principal, Resolve(current_principal)]
 Db = Annotated[Database, Resolve(database)]
@@ -61,7 +62,7 @@ def refuse_unknown_arguments(mcp: MCPServer, name: str) -> None:
     registered.parameters = compact_schema(arguments.model_json_schema(by_alias=True))
     registered.fn_metadata.arg_model = null_means_default(arguments)
     # The published schema only: results are still validated against the output model itself.
-    output_schema = compact_schema(registered.fn_metadata.output_schema)
+    output_schema = compact_schema(result_schema(registered.fn_metadata.output_schema, tool=name))
     if IDEMPOTENCY_KEY in arguments.model_fields:  # a repeat of a keyed call answers `replayed: true`
         output_schema = publish_replayed(output_schema)
     registered.fn_metadata.output_schema = output_schema
@@ -131,4 +132,36 @@ def compact_schema(schema: Any) -> Any:
             compact[key] = compact_schema(value)
         else:
             compact[key] = value
-    return compact
+    if "default" in compact and compact["default"] is None:  # not required already says it may be left out
+        del compact["default"]
+    return _fold_union(compact)
+
+
+def _fold_union(schema: dict[str, Any]) -> dict[str, Any]:
+    """`{"anyOf": [{"type": "string", "maxLength": 9}, {"type": "null"}]}` as the equivalent, shorter
+    `{"type": ["string", "null"], "maxLength": 9}`: a union of plain types (each branch a `type` and
+    constraints of that type only) becomes one `type` list. A branch with a `$ref`, or constraints of two
+    branches that would meet, keeps the `anyOf`. The outer description wins over a branch's own."""
+    branches = schema.get("anyOf")
+    if not isinstance(branches, list) or not branches:
+        return schema
+    types: list[str] = []
+    constraints: dict[str, Any] = {}
+    for each in cast(list[Any], branches):
+        if not isinstance(each, dict):
+            return schema
+        branch = cast(dict[str, Any], each)
+        kind = branch.get("type")
+        if not isinstance(kind, str | list):
+            return schema
+        types += [kind] if isinstance(kind, str) else cast(list[str], kind)
+        for key, value in branch.items():
+            if key == "type" or (key == "description" and "description" in schema):
+                continue
+            if key in constraints or key in schema or key in ("$ref", "anyOf", "enum", "const"):
+                return schema
+            constraints[key] = value
+    if len(set(types)) != len(types):
+        return schema
+    folded = {key: value for key, value in schema.items() if key != "anyOf"}
+    return {"type": types, **constraints, **folded}

@@ -1,0 +1,89 @@
+"""Output schemas as `tools/list` publishes them: what a result holds, said once.
+
+Every tool's output schema is self-contained, so the same transaction or account shape used to be spelt out
+in every tool that returns one, and an assistant read it five times over. Here a shape is spelt out in full by
+one tool, its owner (`get_transaction` for a transaction), and the other tools name it in words
+("a transaction, as get_transaction returns it"). Inside a result, descriptions of nested fields, `pattern`
+and `format` go too: field names and the tool's description say what they mean, and the values arrive
+typed. The top-level fields of a result keep their descriptions, since those carry its meaning (`other`,
+`group_count`, `transfers_excluded`).
+
+Only the published schema changes: the SDK still validates every result against the output model itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+# A shape (a `$defs` name), the tool that spells it out, and the words every other tool uses for it.
+SHAPES: dict[str, tuple[str, str]] = {
+    "TransactionRead": ("get_transaction", "A transaction: the fields get_transaction returns"),
+    "AccountRead": ("get_account", "An account: the fields get_account returns"),
+    "ApiKeyRead": ("list_api_keys", "An API key: the fields list_api_keys returns for each key"),
+    "Period": ("spending_summary", "{start_date, end_date, days}, as in spending_summary"),
+    "Filters": ("spending_summary", "The filters applied, as in spending_summary"),
+    "Totals": ("spending_summary", "{spending, income, net, count}, as in spending_summary"),
+}
+_NESTED_NOISE = frozenset({"description", "pattern", "format"})
+
+
+def result_schema(schema: dict[str, Any] | None, *, tool: str) -> dict[str, Any] | None:
+    """`schema` (an output schema as pydantic writes it) with shared shapes named, not repeated, and nested
+    descriptions, patterns and formats left out."""
+    if schema is None:
+        return None
+    shape = SHAPES.get(schema.get("title", ""))
+    if shape is not None and shape[0] != tool:  # the whole result is a shared shape
+        return {"type": "object", "description": shape[1]}
+    schema = {key: value for key, value in schema.items() if key != "title"}
+    defs = cast(dict[str, Any], schema.get("$defs", {}))
+    named = {name for name in defs if name in SHAPES and SHAPES[name][0] != tool}
+    published = {key: value for key, value in schema.items() if key not in ("$defs", "properties")}
+    if isinstance(properties := schema.get("properties"), dict):
+        published["properties"] = {
+            name: _named(_top_level(field), named) for name, field in cast(dict[str, Any], properties).items()
+        }
+    if kept := {name: _named(_plain(body), named) for name, body in defs.items() if name not in named}:
+        published["$defs"] = kept
+    return published
+
+
+def _named(schema: Any, named: set[str]) -> Any:
+    """`schema` with every `$ref` to a named shape replaced by the shape's words."""
+    if isinstance(schema, list):
+        return [_named(item, named) for item in cast(list[Any], schema)]
+    if not isinstance(schema, dict):
+        return schema
+    node = cast(dict[str, Any], schema)
+    ref = node.get("$ref")
+    if isinstance(ref, str) and (name := ref.removeprefix("#/$defs/")) in named:
+        rest = {key: value for key, value in node.items() if key != "$ref"}
+        return {"type": "object", **rest, "description": SHAPES[name][1]}
+    return {key: _named(value, named) for key, value in node.items()}
+
+
+def _top_level(field: Any) -> Any:
+    """A result's own field: its description kept, what is nested in it made plain."""
+    if not isinstance(field, dict):
+        return field
+    node = cast(dict[str, Any], field)
+    if "pattern" in node:  # an amount: the server's instructions say once what amounts are
+        return _plain(node)
+    return {key: value if key == "description" else _plain(value) for key, value in node.items()}
+
+
+def _plain(schema: Any) -> Any:
+    """`schema` without descriptions, patterns and formats (keywords only: a property so named stays)."""
+    if isinstance(schema, list):
+        return [_plain(item) for item in cast(list[Any], schema)]
+    if not isinstance(schema, dict):
+        return schema
+    plain: dict[str, Any] = {}
+    for key, value in cast(dict[str, Any], schema).items():
+        if key in _NESTED_NOISE:
+            continue
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            plain[key] = {name: _plain(sub) for name, sub in cast(dict[str, Any], value).items()}
+        else:
+            plain[key] = _plain(value)
+    return plain
