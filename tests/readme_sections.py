@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from finance_mcp.server.app import build_server
+from finance_mcp.server.toolsets import ALL, CATALOGUE, TOOLSETS
 from finance_mcp.settings import Settings
+from tests import tool_list_size
+from tests.tool_list_size import as_listed
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -65,7 +68,25 @@ def render_settings() -> str:
     return "\n".join(lines)
 
 
-SECTIONS = {"tools": render_tools, "resources": render_resources, "settings": render_settings}
+def render_toolsets() -> str:
+    """Each toolset's tools and what listing them costs (tokens: `tests/tool_list_size.py`)."""
+    tools = asyncio.run(_server().list_tools())
+    lines = ["| toolset | tools | tokens | bytes |", "|---|---|---:|---:|"]
+    for toolset in [*TOOLSETS, ALL]:
+        chosen = [tool for tool in tools if toolset == ALL or CATALOGUE[tool.name].toolset == toolset]
+        if not chosen:
+            continue
+        names = f"every tool ({len(chosen)})" if toolset == ALL else ", ".join(f"`{tool.name}`" for tool in chosen)
+        lines.append(f"| `{toolset}` | {names} | {tool_list_size.tokens(chosen):,} | {len(as_listed(chosen)):,} |")
+    return "\n".join(lines)
+
+
+SECTIONS = {
+    "tools": render_tools,
+    "toolsets": render_toolsets,
+    "resources": render_resources,
+    "settings": render_settings,
+}
 
 
 def marked(name: str) -> re.Pattern[str]:

@@ -43,6 +43,7 @@ from finance_mcp.repositories.oauth import OAuthRepository
 from finance_mcp.repositories.oauth_registrations import RegistrationCounts
 from finance_mcp.repositories.quota_usage import QuotaUsage
 from finance_mcp.repositories.signin_attempts import SignInAttemptRepository
+from finance_mcp.repositories.toolset_usage import ToolsetUsage
 from finance_mcp.repositories.transactions import TransactionRepository
 
 R = TypeVar("R")
@@ -93,6 +94,7 @@ class UnitOfWork:
     analytics = _Repository(lambda unit: AnalyticsRepository(unit._conn, unit.household_id))
     usage = _Repository(lambda unit: QuotaUsage(unit._conn, unit.household_id))
     api_keys = _Repository(lambda unit: ApiKeyRepository(unit._conn, unit.household_id))
+    toolset_usage = _Repository(lambda unit: ToolsetUsage(unit._conn, unit.household_id))
     # Household-less: these serve callers before a household is known, or across households.
     api_key_credentials = _Repository(lambda unit: ApiKeyCredentials(unit._conn))
     identity = _Repository(lambda unit: IdentityRepository(unit._conn))

@@ -10,12 +10,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.request_state import RequestStateSecurity
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import CallToolResult, InputRequiredResult
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, CallToolResult, InputRequiredResult
+from mcp.types import Tool as MCPTool
 from pydantic import AnyHttpUrl, ValidationError
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
@@ -24,10 +27,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from finance_mcp import __version__
+from finance_mcp.domain.errors import FinanceError
 from finance_mcp.logs import configure_logging
 from finance_mcp.server import edge, prompts, resources
+from finance_mcp.server import toolsets as toolset_choice
 from finance_mcp.server.api_key_checks import recheck_policy
 from finance_mcp.server.auth import BearerVerifier, JwtVerifier
+from finance_mcp.server.dependencies import resolve_principal
 from finance_mcp.server.errors import tool_error
 from finance_mcp.server.oauth.bridge import LoginBridge, build_bridge
 from finance_mcp.server.observe import CURRENT_CALL, CallObserver, CallRecord, ToolMetrics, metrics_endpoint
@@ -35,6 +41,7 @@ from finance_mcp.server.sdk_private import registered_tool
 from finance_mcp.server.sessions import SessionsPerPrincipal
 from finance_mcp.server.state import ServerState
 from finance_mcp.server.tools import accounts, analytics, api_keys, changes, households, transactions
+from finance_mcp.services.toolsets import toolsets_in_use
 from finance_mcp.settings import Settings
 
 NAME = "finance-mcp"
@@ -59,6 +66,7 @@ class FinanceServer(MCPServer):
     mapping the tool bodies' wrapper applies (`server/errors.py`).
     """
 
+    state: ServerState | None = None  # what the lifespan opens: the database, the identities
     login_bridge: LoginBridge | None = None  # the OAuth authorization server's routes, when it is on
     observer: CallObserver = CallObserver()  # one log line per call; build_server adds metrics when asked
     bearer: BearerVerifier | None = None  # every credential's verifier, for the HTTP edge (server/edge.py)
@@ -96,8 +104,24 @@ class FinanceServer(MCPServer):
             known = list(registered.parameters.get("properties", {}))
             raise ToolError(f"Error executing tool {name}: {tool_error(error.__cause__, known)}") from error.__cause__
 
+    async def list_tools(self) -> list[MCPTool]:
+        """The tools offered to this caller: the chosen toolsets, and of those what the caller may call
+        (`server/toolsets.py`). Without a verified caller (in memory, unauthenticated), every tool."""
+        tools = sorted(
+            await super().list_tools(), key=lambda tool: toolset_choice.ORDER.get(tool.name, len(toolset_choice.ORDER))
+        )
+        if self.state is None or get_access_token() is None:
+            return tools
+        try:
+            principal = await resolve_principal(self.state)
+            toolsets = toolset_choice.chosen(await toolsets_in_use(self.state.db, principal))
+        except FinanceError as error:
+            raise MCPError(INVALID_PARAMS, str(error)) from None
+        by_name = {tool.name: tool for tool in tools}
+        return [by_name[name] for name in toolset_choice.offered(by_name, principal, toolsets)]
+
     async def _unknown_tool(self, name: str) -> str:
-        names = [tool.name for tool in await self.list_tools()]
+        names = [tool.name for tool in await super().list_tools()]
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
         hint = f" Did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
         return f"Unknown tool: {name[:100]!r}.{hint} tools/list names every tool this server offers."
@@ -166,6 +190,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
         request_state_security=RequestStateSecurity(keys=state_keys, audience=NAME),
     )
     mcp.login_bridge = bridge
+    mcp.state = state
     if settings.metrics:
         metrics = ToolMetrics()
         mcp.observer = CallObserver(metrics)
@@ -212,6 +237,7 @@ def serve_http(mcp: FinanceServer, settings: Settings, *, json_response: bool = 
     if mcp.bearer is not None and mcp.settings.auth is not None:
         # Before the session limit wraps /mcp: `harden` finds the SDK's auth guard as the route's app.
         edge.harden(app, mcp.bearer, resource_url=settings.resource_url, issuer=mcp.settings.auth.issuer_url)
+    choose_toolsets(app)
     if not settings.stateless_http:
         limit_sessions_per_principal(app, settings)
     if settings.cors_origins:
@@ -226,6 +252,12 @@ def serve_http(mcp: FinanceServer, settings: Settings, *, json_response: bool = 
     if security.enable_dns_rebinding_protection:  # outermost: every route, CORS preflights included
         app.add_middleware(edge.HostAllowlist, allowed_hosts=security.allowed_hosts)
     return app
+
+
+def choose_toolsets(app: Starlette) -> None:
+    """Wrap /mcp so that each request's `?toolsets=` or `X-Finance-Toolsets` reaches tools/list."""
+    (route,) = [r for r in app.router.routes if isinstance(r, Route) and r.path == "/mcp"]
+    route.app = toolset_choice.ToolsetChoice(route.app)
 
 
 def limit_sessions_per_principal(app: Starlette, settings: Settings) -> None:

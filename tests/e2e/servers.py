@@ -118,9 +118,11 @@ Connect = Callable[..., AbstractAsyncContextManager[Client]]
 
 def connector(server: RunningServer) -> Connect:
     @asynccontextmanager
-    async def open_client(token: str, *, mode: str = "auto") -> AsyncIterator[Client]:
+    async def open_client(token: str, *, mode: str = "auto", toolsets: str | None = None) -> AsyncIterator[Client]:
+        """`toolsets` goes in the MCP URL as `?toolsets=` (None: the default list)."""
+        url = server.mcp_url if toolsets is None else f"{server.mcp_url}?toolsets={toolsets}"
         http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=httpx2.Timeout(30, read=60))
-        async with http, Client(streamable_http_client(server.mcp_url, http_client=http), mode=mode) as client:  # type: ignore[arg-type]
+        async with http, Client(streamable_http_client(url, http_client=http), mode=mode) as client:  # type: ignore[arg-type]
             yield client
 
     return open_client

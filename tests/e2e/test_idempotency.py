@@ -173,7 +173,7 @@ async def test_an_idempotency_key_must_be_1_to_200_characters(server: RunningSer
 async def test_every_writing_tool_and_no_read_tool_takes_an_idempotency_key(
     server: RunningServer, connect: Connect
 ) -> None:
-    async with connect(server.token(tenant=fresh_tenant())) as client:
+    async with connect(server.token(tenant=fresh_tenant()), toolsets="all") as client:
         tools = (await client.list_tools()).tools
 
     writing = {t.name for t in tools if t.annotations is not None and not t.annotations.read_only_hint}

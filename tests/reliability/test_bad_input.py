@@ -68,7 +68,7 @@ class Target:
 @pytest.fixture
 def target(server, portal) -> Iterator[Target]:
     token = server.token(tenant=f"fuzz-{uuid.uuid4().hex[:12]}", role="OWNER")
-    with open_client(portal, server.mcp_url, token) as client:
+    with open_client(portal, f"{server.mcp_url}?toolsets=all", token) as client:
         account = ok(client.call_tool("create_account", {"name": "Fuzz", "account_type": "checking"}))
         made = ok(
             client.call_tool(

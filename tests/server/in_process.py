@@ -22,6 +22,7 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 
 from finance_mcp.cli.dev import mint_token
 from finance_mcp.server.app import FinanceServer, build_server
+from finance_mcp.server.toolsets import CHOSEN
 from finance_mcp.settings import Settings
 
 SECRET = "in-process-secret-" + "k" * 40
@@ -45,9 +46,8 @@ class InProcessServer:
             _env_file=None,  # pyright: ignore[reportCallIssue]  # pydantic-settings' constructor-only option
             database_url=self.database_url,
             secret_key=self.secret,
-            oauth_bridge=False,
-            api_keys=False,
-            **({"write_quota_per_minute": 0} | settings),  # as the end-to-end servers: no quota unless asked
+            # as the end-to-end servers: no quota, no API keys and no login bridge unless asked
+            **({"write_quota_per_minute": 0, "api_keys": False, "oauth_bridge": False} | settings),
         )
         mcp, _state = build_server(configured)
         return mcp
@@ -56,15 +56,18 @@ class InProcessServer:
         mcp = self.build(**settings)
 
         @asynccontextmanager
-        async def open_client(token: str, *, mode: str = "auto") -> AsyncIterator[Client]:
+        async def open_client(token: str, *, mode: str = "auto", toolsets: str | None = None) -> AsyncIterator[Client]:
+            """`toolsets` as a client would put it in `?toolsets=` (None: the default list)."""
             assert mcp.bearer is not None
             verified = await mcp.bearer.verify_token(token)
             assert verified is not None, "the server refused the test's own token"
             bound = auth_context_var.set(AuthenticatedUser(verified))
+            chosen = CHOSEN.set(toolsets)
             try:
                 async with Client(mcp, mode=mode) as client:  # pyright: ignore[reportArgumentType]
                     yield client
             finally:
+                CHOSEN.reset(chosen)
                 auth_context_var.reset(bound)
 
         return open_client

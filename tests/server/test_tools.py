@@ -60,14 +60,14 @@ def assert_transaction(transaction: dict, *, amount: str) -> None:
 
 
 async def test_tools_list_names_exactly_the_tools_of_the_contract(server, connect):
-    async with connect(server.token(tenant=fresh_tenant())) as client:
+    async with connect(server.token(tenant=fresh_tenant()), toolsets="all") as client:
         tools = (await client.list_tools()).tools
     assert {tool.name for tool in tools} == TOOLS
     assert len(tools) == len(TOOLS)
 
 
 async def test_every_tool_has_a_description_an_output_schema_and_annotations(server, connect):
-    async with connect(server.token(tenant=fresh_tenant())) as client:
+    async with connect(server.token(tenant=fresh_tenant()), toolsets="all") as client:
         tools = (await client.list_tools()).tools
     for tool in tools:
         assert len(tool.description or "") > 20, tool.name
@@ -80,7 +80,7 @@ async def test_every_tool_has_a_description_an_output_schema_and_annotations(ser
 
 async def test_tools_list_carries_no_schema_titles_and_stays_within_its_size_budget(server, connect):
     """Every assistant reads tools/list into its context window: pydantic's per-property titles are gone."""
-    async with connect(server.token(tenant=fresh_tenant())) as client:
+    async with connect(server.token(tenant=fresh_tenant()), toolsets="all") as client:
         tools = (await client.list_tools()).tools
     listed = [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
     compact = json.dumps(listed, separators=(",", ":"))
@@ -104,7 +104,7 @@ async def test_tools_list_carries_no_schema_titles_and_stays_within_its_size_bud
 
 
 async def test_tool_input_schemas_hide_the_per_call_dependencies_and_bound_the_arguments(server, connect):
-    async with connect(server.token(tenant=fresh_tenant())) as client:
+    async with connect(server.token(tenant=fresh_tenant()), toolsets="all") as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     for tool in tools.values():
         assert not {"principal", "db", "ctx"} & set(tool.input_schema.get("properties", {})), tool.name
