@@ -40,17 +40,21 @@ from finance_mcp.server.observe import CURRENT_CALL, CallObserver, CallRecord, T
 from finance_mcp.server.sdk_private import registered_tool
 from finance_mcp.server.sessions import SessionsPerPrincipal
 from finance_mcp.server.state import ServerState
-from finance_mcp.server.tools import accounts, analytics, api_keys, changes, households, transactions
+from finance_mcp.server.tools import accounts, analytics, api_keys, changes, households, overview, transactions
 from finance_mcp.services.toolsets import toolsets_in_use
 from finance_mcp.settings import Settings
 
 NAME = "finance-mcp"
 INSTRUCTIONS = """\
 Personal and household finance: accounts and their transactions, shared by the members of a household.
-Start with list_accounts (or whoami to see your role). Amounts are exact decimal strings with two places;
-negative = money out, positive = money in. Dates are YYYY-MM-DD. list_transactions pages with next_cursor.
+Start with get_overview: balances, this month against last, and what to call next (whoami: your role).
+Amounts are exact decimal strings with two places; negative = money out, positive = money in. Dates are
+YYYY-MM-DD. Lists say how many there are in all (total) and page with next_cursor.
 For "where did the money go" questions use spending_summary, cash_flow, net_worth, top_merchants and
 category_trends: they compute totals in the database in one call (category "transfer" is never spending).
+Writing tools take an optional idempotency_key: send a new UUID per request and the same one on a retry.
+Every write can be undone (list_changes, undo_change). Tools come in toolsets (core, changes, import,
+planning, keys); a tool not listed can still be called by name.
 Errors say what was wrong and what to do next; nothing is changed when a call fails."""
 
 LOCAL_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost"]
@@ -197,6 +201,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
         mcp.custom_route("/metrics", methods=["GET"], include_in_schema=False)(metrics_endpoint(settings, metrics))
     mcp.bearer = bearer
     households.register(mcp)
+    overview.register(mcp)
     accounts.register(mcp)
     transactions.register(mcp)
     analytics.register(mcp)

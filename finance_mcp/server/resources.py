@@ -15,7 +15,7 @@ from finance_mcp.schemas.transactions import TransactionFilter
 from finance_mcp.server.dependencies import resolve_principal
 from finance_mcp.server.errors import translate_resource_errors
 from finance_mcp.server.state import ServerState
-from finance_mcp.services import accounts, changes, transactions
+from finance_mcp.services import accounts, changes, overview, transactions
 from finance_mcp.services.households import describe
 
 JSON = "application/json"
@@ -94,6 +94,11 @@ def register(mcp: MCPServer, state: ServerState) -> None:
             return await transactions.get_transaction(db, p, _id(transaction_id))
 
         return await read(reader)
+
+    @resource(mcp, "finance://overview", name="overview", title="Overview", mime_type=JSON)
+    async def household_overview() -> str:
+        """The household at a glance: balances, this month against last, top categories (as get_overview)."""
+        return await read(overview.get_overview)
 
     @resource(mcp, "finance://changes/recent", name="recent_changes", title="Recent changes", mime_type=JSON)
     async def recent_changes() -> str:

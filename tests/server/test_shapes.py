@@ -51,5 +51,5 @@ def test_another_tool_names_a_shared_shape_in_words_instead_of_repeating_it() ->
 
 def test_a_result_that_is_a_shared_shape_is_named_whole() -> None:
     _owner, words = SHAPES["TransactionRead"]
-    assert result_schema(ROW, tool="update_transaction") == {"type": "object", "description": words}
+    assert result_schema(ROW, tool="update_transaction") == {"type": "object", "description": words, "properties": {}}
     assert result_schema(None, tool="whoami") is None

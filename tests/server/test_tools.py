@@ -12,9 +12,10 @@ pytestmark = pytest.mark.anyio
 
 TOOLS = set(CONTRACT_TOOLS)
 ANALYTICS = {"spending_summary", "cash_flow", "net_worth", "top_merchants", "category_trends"}
-TOOLS |= ANALYTICS
+TOOLS |= ANALYTICS | {"get_overview"}
 READ_ONLY = {
     "whoami",
+    "get_overview",
     "list_accounts",
     "get_account",
     "list_transactions",

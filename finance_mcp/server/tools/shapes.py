@@ -34,7 +34,7 @@ def result_schema(schema: dict[str, Any] | None, *, tool: str) -> dict[str, Any]
         return None
     shape = SHAPES.get(schema.get("title", ""))
     if shape is not None and shape[0] != tool:  # the whole result is a shared shape
-        return {"type": "object", "description": shape[1]}
+        return {"type": "object", "description": shape[1], "properties": {}}  # (a repeat adds `replayed`)
     schema = {key: value for key, value in schema.items() if key != "title"}
     defs = cast(dict[str, Any], schema.get("$defs", {}))
     named = {name for name in defs if name in SHAPES and SHAPES[name][0] != tool}
