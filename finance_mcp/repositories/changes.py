@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Date,
     RowMapping,
     Table,
@@ -108,11 +109,24 @@ class ChangeRepository:
         limit: int,
     ) -> list[dict[str, Any]]:
         """Changes newest first (by id), after the keyset position `before_id`."""
-        statement = select(*CHANGE_COLUMNS).where(changes.c.household_id == self._household_id)
+        statement = select(*CHANGE_COLUMNS).where(*self._matching(since, entity_type, entity_id))
+        if before_id is not None:
+            statement = statement.where(changes.c.id < before_id)
+        return as_dicts(await self._conn.execute(statement.order_by(changes.c.id.desc()).limit(limit)))
+
+    async def count(self, *, since: dt.datetime | None, entity_type: str | None, entity_id: int | None) -> int:
+        """How many changes `page` would go through, over every page."""
+        statement = select(func.count()).select_from(changes).where(*self._matching(since, entity_type, entity_id))
+        return int((await self._conn.execute(statement)).scalar_one())
+
+    def _matching(
+        self, since: dt.datetime | None, entity_type: str | None, entity_id: int | None
+    ) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = [changes.c.household_id == self._household_id]
         if since is not None:
-            statement = statement.where(changes.c.at >= since)
+            conditions.append(changes.c.at >= since)
         if entity_type is not None and entity_id is None:
-            statement = statement.where(changes.c.entity_type == entity_type)
+            conditions.append(changes.c.entity_type == entity_type)
         if entity_id is not None:
             # Changes about the entity, and those that touched its row (an account deletion, a transaction's).
             entity = changes.c.entity_id == entity_id
@@ -126,10 +140,8 @@ class ChangeRepository:
                     change_rows.c.row_id == entity_id,
                 )
                 entity = or_(entity, changes.c.id.in_(touched))
-            statement = statement.where(entity)
-        if before_id is not None:
-            statement = statement.where(changes.c.id < before_id)
-        return as_dicts(await self._conn.execute(statement.order_by(changes.c.id.desc()).limit(limit)))
+            conditions.append(entity)
+        return conditions
 
     async def rows_of(self, change_ids: Sequence[int], *, per_change: int | None = None) -> dict[int, list[LoggedRow]]:
         """The logged rows of these changes in order (the first `per_change` of each, when given)."""

@@ -40,6 +40,7 @@ class ChangeRead(BaseModel):
 
 class ChangePage(BaseModel):
     changes: list[ChangeRead]
+    total: int = Field(description="How many changes match the filters, across all pages")
     next_cursor: str | None = Field(description="cursor for older changes; null at the end")
 
 

@@ -71,14 +71,17 @@ async def list_changes(
     cursor: str | None = None,
 ) -> ChangePage:
     principal.require(Permission.READ)
-    if not 1 <= limit <= MAX_PAGE:
-        raise Invalid(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
+    if not 0 <= limit <= MAX_PAGE:
+        raise Invalid(f"limit must be between 1 and {MAX_PAGE} (or 0 for the total alone), got {limit}")
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=dt.UTC)
     before_id = decode_cursor(cursor) if cursor else None
     if entity_id is not None and not storable(entity_id):
-        return ChangePage(changes=[], next_cursor=None)
+        return ChangePage(changes=[], total=0, next_cursor=None)
     async with UnitsOfWork(db).snapshot(principal.household_id) as uow:
+        total = await uow.changes.count(since=since, entity_type=entity_type, entity_id=entity_id)
+        if limit == 0:
+            return ChangePage(changes=[], total=total, next_cursor=None)
         found = await uow.changes.page(
             since=since, entity_type=entity_type, entity_id=entity_id, before_id=before_id, limit=limit + 1
         )
@@ -88,7 +91,7 @@ async def list_changes(
         counts = await uow.changes.row_counts(ids)
     changes = [_to_read(change, shown[int(change["id"])], counts.get(int(change["id"]), 0)) for change in page]
     more = len(found) > limit
-    return ChangePage(changes=changes, next_cursor=encode_cursor(ids[-1]) if more else None)
+    return ChangePage(changes=changes, total=total, next_cursor=encode_cursor(ids[-1]) if more else None)
 
 
 def _to_read(change: dict[str, Any], rows: list[LoggedRow], count: int) -> ChangeRead:

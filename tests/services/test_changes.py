@@ -203,6 +203,21 @@ async def test_list_changes_pages_newest_first_and_filters(db: Database, make_pr
     assert [c.entity_id for c in rest.changes] == [made[0].id, account.id]
     assert rest.next_cursor is None
     assert [c.entity_id for c in one.changes] == [made[1].id]
+    assert (first.total, rest.total, one.total) == (5, 5, 1)  # every page says how many there are in all
+
+
+async def test_list_changes_with_limit_zero_answers_the_total_alone(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    me = await make_principal()
+    account = await open_account(db, me, "1")
+    await record(db, me, account.id, "-2")
+
+    counted = await changes.list_changes(db, me, limit=0)
+    about_account = await changes.list_changes(db, me, entity_type="account", limit=0)
+
+    assert (counted.changes, counted.total, counted.next_cursor) == ([], 2, None)
+    assert about_account.total == 1
 
 
 async def test_api_key_changes_are_logged_without_the_secret_and_cannot_be_undone(

@@ -87,7 +87,7 @@ async def test_a_new_household_has_an_empty_overview_and_a_viewer_may_read_it(
 
     seen = await get_overview(db, viewer)
 
-    assert seen.accounts == [] and seen.balances == [] and seen.top_categories == []
+    assert (seen.accounts, seen.balances, seen.top_categories) == ([], [], [])
     assert seen.this_month.totals.count == 0
     assert seen.next_steps
 

@@ -42,7 +42,9 @@ def register(mcp: MCPServer) -> None:
         entity_id: Annotated[
             int | None, Field(ge=1, description="With entity_type: only changes that touched this account/transaction")
         ] = None,
-        limit: Annotated[int, Field(ge=1, le=service.MAX_PAGE, description="Changes per page")] = 50,
+        limit: Annotated[
+            int, Field(ge=0, le=service.MAX_PAGE, description="Changes per page; 0 for the total alone")
+        ] = 50,
         cursor: Annotated[str | None, Field(description="next_cursor of the previous page")] = None,
     ) -> ChangePage:
         """List the household's changes (every successful write), newest first, to read back or undo.
