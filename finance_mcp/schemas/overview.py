@@ -6,22 +6,8 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
-from finance_mcp.schemas.accounts import AccountType
-from finance_mcp.schemas.analytics import Period, Totals
+from finance_mcp.schemas.analytics import AccountBalance, CurrencyTotal, Period, Totals
 from finance_mcp.schemas.common import Money
-
-
-class AccountBrief(BaseModel):
-    id: int
-    name: str
-    account_type: AccountType
-    currency: str
-    balance: Money
-
-
-class CurrencyTotal(BaseModel):
-    currency: str
-    balance: Money = Field(description="Sum of the balances of the accounts in this currency")
 
 
 class MonthSoFar(BaseModel):
@@ -32,20 +18,18 @@ class MonthSoFar(BaseModel):
 
 class CategoryThisMonth(BaseModel):
     name: str
-    spending: Money = Field(description="This month so far")
-    last_month: Money = Field(description="Spending in this category in the whole of last month")
+    spending: Money
+    last_month: Money
 
 
 class Overview(BaseModel):
-    as_of: dt.date = Field(description="Today (UTC), the last day counted")
-    accounts: list[AccountBrief] = Field(description="Every account, ordered by name, with its balance")
-    balances: list[CurrencyTotal] = Field(description="Net worth per currency; currencies are never converted")
-    this_month: MonthSoFar = Field(description="From the 1st to today")
-    last_month: MonthSoFar = Field(description="The whole of last month")
-    last_month_same_days: Totals = Field(
-        description="Last month up to the same day of the month: compare this_month with this, like for like"
-    )
-    top_categories: list[CategoryThisMonth] = Field(description="This month's largest spending categories, up to 5")
-    uncategorized: int = Field(description="Transactions without a derived category (der_category), up to 10,000")
-    uncategorized_more: bool = Field(description="True when there are more than 10,000 of them")
-    next_steps: list[str] = Field(description="What to call next for the usual follow-up questions")
+    as_of: dt.date = Field(description="Today (UTC)")
+    accounts: list[AccountBalance] = Field(description="Every account, by name, with today's balance")
+    balances: list[CurrencyTotal] = Field(description="Per currency, never converted")
+    this_month: MonthSoFar = Field(description="The 1st to today")
+    last_month: MonthSoFar
+    last_month_same_days: Totals = Field(description="Last month to the same day: compare this_month with it")
+    top_categories: list[CategoryThisMonth] = Field(description="This month's largest, up to 5")
+    uncategorized: int = Field(description="Rows without der_category, counted up to 10,000")
+    uncategorized_more: bool
+    next_steps: list[str]

@@ -11,8 +11,8 @@ from finance_mcp.db.database import Database
 from finance_mcp.domain.principals import Permission, Principal
 from finance_mcp.repositories.analytics import Scope, Slice
 from finance_mcp.repositories.unit_of_work import UnitsOfWork
-from finance_mcp.schemas.analytics import Totals
-from finance_mcp.schemas.overview import AccountBrief, CategoryThisMonth, CurrencyTotal, MonthSoFar, Overview
+from finance_mcp.schemas.analytics import AccountBalance, CurrencyTotal, Totals
+from finance_mcp.schemas.overview import CategoryThisMonth, MonthSoFar, Overview
 from finance_mcp.services.analytics import ZERO, add_up, fold, period_of, to_totals, today
 from finance_mcp.services.periods import add_months, month_end, month_label
 from finance_mcp.services.reports import COUNT_UP_TO
@@ -56,7 +56,16 @@ async def get_overview(db: Database, principal: Principal, *, on: dt.date | None
         balances[row["currency"]] = balances.get(row["currency"], ZERO) + row["balance"]
     return Overview(
         as_of=day,
-        accounts=[AccountBrief.model_validate(dict(row)) for row in accounts],
+        accounts=[
+            AccountBalance(
+                account_id=row["id"],
+                name=row["name"],
+                account_type=row["account_type"],
+                currency=row["currency"],
+                balance=row["balance"],
+            )
+            for row in accounts
+        ],
         balances=[CurrencyTotal(currency=code, balance=total) for code, total in sorted(balances.items())],
         this_month=MonthSoFar(month=month_label(first), period=period_of(first, day), totals=between(first, day)),
         last_month=MonthSoFar(

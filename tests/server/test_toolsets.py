@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from mcp.shared.exceptions import MCPError
@@ -114,3 +115,24 @@ async def test_a_read_only_sign_in_is_offered_only_reads(server, connect):
         names = [tool.name for tool in (await client.list_tools()).tools]
 
     assert names == [name for name in REGISTERED if not writes(CATALOGUE[name])]
+
+
+LISTED = asyncio.run(_server().list_tools())
+
+
+@pytest.mark.parametrize("tool", LISTED, ids=lambda tool: tool.name)
+def test_every_description_is_short_and_says_what_to_call_next(tool) -> None:
+    description = tool.description or ""
+    others = [other.name for other in LISTED if other.name != tool.name]
+    assert len(description) <= 600
+    assert any(name in description for name in others), "name the tool (or tools) to call next"
+
+
+def test_no_schema_is_spelt_out_in_two_tools() -> None:
+    seen: dict[str, str] = {}
+    for tool in LISTED:
+        for schema in (tool.input_schema, tool.output_schema or {}):
+            for body in schema.get("$defs", {}).values():
+                text = json.dumps(body, sort_keys=True)
+                if len(text) > 80:  # a couple of fields is cheaper inline than named
+                    assert seen.setdefault(text, tool.name) == tool.name, f"{tool.name} repeats {seen[text]}'s {text}"

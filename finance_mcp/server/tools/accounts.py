@@ -81,13 +81,16 @@ def register(mcp: MCPServer) -> None:
     async def list_accounts(principal: CurrentPrincipal, db: Db) -> AccountList:
         """List every account of the household with its current balance, ordered by name.
 
-        Start here to find account ids for other tools.
+        Find account ids here for create_transaction and list_transactions; get_overview adds this month.
         """
         return await accounts.list_accounts(db, principal)
 
     @tool(mcp, title="Get account", annotations=READ)
     async def get_account(account_id: AccountId, principal: CurrentPrincipal, db: Db) -> AccountRead:
-        """Return one account with its current balance."""
+        """Return one account with its current balance.
+
+        Use it to check one balance after a change; list_transactions with account_id shows its rows.
+        """
         return await accounts.get_account(db, principal, account_id)
 
     @tool(mcp, title="Update account", annotations=UPDATE)
@@ -98,7 +101,10 @@ def register(mcp: MCPServer) -> None:
         name: Annotated[Name | None, Field(description="New name; null leaves it unchanged")] = None,
         account_type: Annotated[AccountType | None, Field(description="New type; null leaves it unchanged")] = None,
     ) -> AccountRead:
-        """Rename an account or change its type. Balances change only through transactions."""
+        """Rename an account or change its type. Balances change only through transactions.
+
+        To correct a balance, record the difference with create_transaction instead.
+        """
         data = AccountUpdate(name=name, account_type=account_type)
         return await accounts.update_account(db, principal, account_id, data)
 

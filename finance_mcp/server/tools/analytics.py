@@ -70,7 +70,8 @@ def register(mcp: MCPServer) -> None:
 
         Every period is listed, empty ones as zero; the first and last are cut to the dates asked for.
         Expenses are money out as a positive amount; net = income - expenses. Transfers (category
-        'transfer', any case) are not income or expenses.
+        'transfer', any case) are not income or expenses. Use it for "am I saving?" over time;
+        spending_summary says which categories a period's expenses went to.
         """
         return await analytics.cash_flow(
             db, principal, start=start_date, end=end_date, interval=interval, account_ids=account_ids
@@ -90,7 +91,7 @@ def register(mcp: MCPServer) -> None:
 
         Give interval and/or periods for a history: the balances at the end of each period, the last
         period ending at as_of. A balance is the opening balance plus every transaction dated on or
-        before the day, transfers included.
+        before the day, transfers included. For today's balances alone, list_accounts is enough.
         """
         return await net_worth_service.net_worth(db, principal, as_of=as_of, interval=interval, history=periods)
 
@@ -106,7 +107,7 @@ def register(mcp: MCPServer) -> None:
         """The merchants with the most spending between two dates, largest first (merchant names in any case).
 
         Also gives the period's total spending and how much of it has no merchant. Transfers (category
-        'transfer', any case) are not spending.
+        'transfer', any case) are not spending. Then list_transactions with merchant= shows the rows.
         """
         return await analytics.top_merchants(
             db, principal, start=start_date, end=end_date, limit=limit, account_ids=account_ids
@@ -130,6 +131,7 @@ def register(mcp: MCPServer) -> None:
         """Month-by-month spending and income of categories, with each month's change against the one before.
 
         Without categories, follows the 10 categories with the most spending in the window. Empty months
-        are zero. Transfers (category 'transfer', any case) are not spending or income.
+        are zero. Transfers (category 'transfer', any case) are not spending or income. Use it for "is
+        this category growing?"; spending_summary with group_by=month for one total per month.
         """
         return await analytics.category_trends(db, principal, categories=categories, months=months, end_month=end_month)

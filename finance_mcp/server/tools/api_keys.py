@@ -36,7 +36,7 @@ def register(mcp: MCPServer, *, unchecked_max_days: int) -> None:
         It is shown ONCE in the result: tell the user to copy it into the client's secret store now.
         Only create one when the user asks for it; prefer read-only keys (finance:read) when enough.
         The result says whether the key is re-checked with MCP_Auth (follows the person's role): pass on
-        its `notice` to the user when there is one.
+        its `notice` to the user when there is one. list_api_keys shows it later, without the secret.
         """
         data = ApiKeyCreate(name=name, scopes=scopes, expires_in_days=expires_in_days)
         return await api_keys.create_api_key(db, principal, data, unchecked_max_days=unchecked_max_days)
@@ -57,6 +57,7 @@ def register(mcp: MCPServer, *, unchecked_max_days: int) -> None:
     ) -> ApiKeyRevoked:
         """Revoke an API key at once: every later request with it is refused. Cannot be undone.
 
-        Admins and owners may revoke any key of the household, e.g. one of a member who left.
+        Admins and owners may revoke any key of the household, e.g. one of a member who left. Ids come
+        from list_api_keys; create_api_key makes a replacement.
         """
         return await api_keys.revoke_api_key(db, principal, key_id)

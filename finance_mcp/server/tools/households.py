@@ -14,6 +14,7 @@ def register(mcp: MCPServer) -> None:
     async def whoami(principal: CurrentPrincipal) -> WhoAmI:
         """Show the signed-in user, their household, role, token scopes and what they may do.
 
-        Call this first if unsure whether you may change data (permissions lists read/write/admin/owner).
+        Call this first if unsure whether you may change data (permissions lists read/write/admin/owner);
+        get_overview shows the household's money.
         """
         return describe(principal)

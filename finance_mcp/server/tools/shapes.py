@@ -3,10 +3,11 @@
 Every tool's output schema is self-contained, so the same transaction or account shape used to be spelt out
 in every tool that returns one, and an assistant read it five times over. Here a shape is spelt out in full by
 one tool, its owner (`get_transaction` for a transaction), and the other tools name it in words
-("a transaction, as get_transaction returns it"). Inside a result, descriptions of nested fields, `pattern`
-and `format` go too: field names and the tool's description say what they mean, and the values arrive
-typed. The top-level fields of a result keep their descriptions, since those carry its meaning (`other`,
-`group_count`, `transfers_excluded`).
+("a transaction, as get_transaction returns it"). Inside a result, descriptions of nested fields, `pattern`,
+`format`, `default` and `required` go too: field names and the tool's description say what they mean, and
+the values arrive typed. The top-level fields of a result keep their descriptions, since those carry its
+meaning (`other`, `group_count`). Arguments are shared the same way (`ARGUMENT_SHAPES`): a batch's rows keep
+their types and bounds, and their descriptions are create_transaction's.
 
 Only the published schema changes: the SDK still validates every result against the output model itself.
 """
@@ -23,8 +24,29 @@ SHAPES: dict[str, tuple[str, str]] = {
     "Period": ("spending_summary", "{start_date, end_date, days}, as in spending_summary"),
     "Filters": ("spending_summary", "The filters applied, as in spending_summary"),
     "Totals": ("spending_summary", "{spending, income, net, count}, as in spending_summary"),
+    "AccountBalance": ("net_worth", "{account_id, name, account_type, currency, balance}, as in net_worth"),
+    "CurrencyTotal": ("net_worth", "{currency, balance}"),
 }
-_NESTED_NOISE = frozenset({"description", "pattern", "format"})
+_NESTED_NOISE = frozenset({"description", "pattern", "format", "default", "required"})
+# An argument shape another tool takes field by field, and that tool: elsewhere its fields keep their
+# types and bounds, and their descriptions are that tool's.
+ARGUMENT_SHAPES: dict[str, str] = {"TransactionFields": "create_transaction"}
+
+
+def arguments_schema(schema: dict[str, Any], *, tool: str) -> dict[str, Any]:
+    """An input schema with the argument shapes described by another tool kept whole but without their
+    field descriptions, which point to that tool instead."""
+    defs = cast(dict[str, Any], schema.get("$defs", {}))
+    shared = {name: owner for name, owner in ARGUMENT_SHAPES.items() if name in defs and owner != tool}
+    if not shared:
+        return schema
+    described = {
+        name: {**_plain(body), "description": f"The fields of {shared[name]}, described there"}
+        if name in shared
+        else body
+        for name, body in defs.items()
+    }
+    return {**schema, "$defs": described}
 
 
 def result_schema(schema: dict[str, Any] | None, *, tool: str) -> dict[str, Any] | None:
@@ -69,7 +91,7 @@ def _top_level(field: Any) -> Any:
     node = cast(dict[str, Any], field)
     if "pattern" in node:  # an amount: the server's instructions say once what amounts are
         return _plain(node)
-    return {key: value if key == "description" else _plain(value) for key, value in node.items()}
+    return {key: value if key == "description" else _plain(value) for key, value in node.items() if key != "default"}
 
 
 def _plain(schema: Any) -> Any:

@@ -92,7 +92,8 @@ def register(mcp: MCPServer) -> None:
         """Record up to 1000 transactions on one account, all or nothing.
 
         If any item is invalid, nothing is recorded and the error names the item. Returns the stored
-        transactions in input order, their count and sum, and the account's new balance.
+        transactions in input order, their count and sum, and the account's new balance. For a bank's
+        export file use import_transactions, which skips rows already stored; list_transactions shows them.
         """
         return await service.record_batch(db, principal, account_id, transactions)
 
@@ -127,7 +128,8 @@ def register(mcp: MCPServer) -> None:
         """Find transactions, newest first (date, then id), with optional filters combined with AND.
 
         Returns one page, the total number of matches, and next_cursor: call again with the same
-        filters and cursor=next_cursor to get the next page; it is null on the last page.
+        filters and cursor=next_cursor to get the next page; it is null on the last page. For totals
+        (how much on groceries?) use spending_summary instead of adding pages up.
         """
         filters = TransactionFilter(
             account_id=account_id,
@@ -146,7 +148,10 @@ def register(mcp: MCPServer) -> None:
 
     @tool(mcp, title="Get transaction", annotations=READ)
     async def get_transaction(transaction_id: TransactionId, principal: CurrentPrincipal, db: Db) -> TransactionRead:
-        """Return one transaction."""
+        """Return one transaction, with its tags and derived fields.
+
+        Ids come from list_transactions; change it with update_transaction.
+        """
         return await service.get_transaction(db, principal, transaction_id)
 
     @tool(mcp, title="Update transaction", annotations=UPDATE)
@@ -174,6 +179,7 @@ def register(mcp: MCPServer) -> None:
 
         To empty an optional field, list it in clear_fields. Changing the amount or moving the
         transaction to another account updates the balances; all touched balances are returned.
+        undo_change takes an edit back.
         """
         changes = TransactionUpdate(
             account_id=account_id,
@@ -194,5 +200,8 @@ def register(mcp: MCPServer) -> None:
     async def delete_transaction(
         transaction_id: TransactionId, principal: CurrentPrincipal, db: Db
     ) -> TransactionDeleted:
-        """Permanently delete one transaction and take its amount back out of the account's balance."""
+        """Delete one transaction and take its amount back out of the account's balance.
+
+        To fix a wrong amount or category, prefer update_transaction. undo_change can put it back.
+        """
         return await service.delete_transaction(db, principal, transaction_id)
