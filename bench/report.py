@@ -104,6 +104,17 @@ def targets(results: list[dict[str, Any]], duration_s: float | None = None) -> l
                     row.get("note", ""),
                 )
             )
+        row = _find(results, db, "1w-stateless", "w6", "stateless", 1)
+        if row:
+            out.append(
+                _verdict(
+                    "W6 get_overview p50 < 30 ms (10,000-row household)",
+                    db,
+                    f"p50 {row['p50_ms']} ms",
+                    (row["p50_ms"] or 1e9) < 30,
+                    row.get("note", ""),
+                )
+            )
         scaling = next((c for c in results if c["db"] == db and c["label"] == "scaling"), None)
         if scaling:
             one = [r["ops_per_s"] for r in scaling["scenarios"] if r["workers"] == 1]

@@ -87,7 +87,7 @@ class Config:
         return f"{self.workers}w-{'stateless' if self.stateless else 'stateful'}"
 
 
-ALL = ("w0", "w1_hot", "w1_spread", "w2", "w3_get", "w3_list", "w4", "w5")
+ALL = ("w0", "w1_hot", "w1_spread", "w2", "w3_get", "w3_list", "w4", "w6", "w5")
 CONFIGS = (
     Config(1, True, (Block("stateless", c1=tuple(w for w in ALL if w != "w1_spread"), c16=ALL),)),
     Config(

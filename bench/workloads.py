@@ -288,6 +288,17 @@ def build(seed: Seed, tokens: Tokens, tools: dict[str, dict[str, Any]]) -> dict[
         )
     add(w4)
 
+    as_of = month_range(seed.month)[1]
+    add(
+        Workload(
+            "w6",
+            "W6 get_overview (10,000 rows)",
+            _single("get_overview", big_token, {"as_of": as_of}),
+            _big(big_token),
+            note=f"get_overview as_of {as_of}",
+        )
+    )
+
     mixed = seed.mixed
     w5 = Workload(
         "w5",

@@ -23,7 +23,7 @@ class CategoryThisMonth(BaseModel):
 
 
 class Overview(BaseModel):
-    as_of: dt.date = Field(description="Today (UTC)")
+    as_of: dt.date = Field(description="The day looked from: today (UTC) unless asked")
     accounts: list[AccountBalance] = Field(description="Every account, by name, with today's balance")
     balances: list[CurrencyTotal] = Field(description="Per currency, never converted")
     this_month: MonthSoFar = Field(description="The 1st to today")
