@@ -86,6 +86,19 @@ class Money(TypeDecorator[Decimal]):
         return _compose(driver, _from_cents if dialect.name == "sqlite" else _two_places)
 
 
+class MoneyDelta(Money):
+    """An amount added to a `Money` column (a batch's sum): exact on PostgreSQL without `Money`'s precision, so
+    that a sum beyond Numeric(15, 2) still adds up to a balance within it (the column checks the result)."""
+
+    impl = Numeric()
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(asdecimal=True))
+
+
 def _in_utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is UTC:
         return value

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from finance_mcp.db.database import Connection
 from finance_mcp.db.models import accounts, transactions
-from finance_mcp.db.types import Money
+from finance_mcp.db.types import MoneyDelta
 from finance_mcp.domain.errors import Invalid
 from finance_mcp.repositories.ids import storable
 
@@ -42,7 +42,7 @@ _ADJUST = (
     update(accounts)
     .where(*_BY_ID)
     .values(
-        balance=accounts.c.balance + bindparam("p_delta", type_=Money()),
+        balance=accounts.c.balance + bindparam("p_delta", type_=MoneyDelta()),
         transaction_count=accounts.c.transaction_count + bindparam("p_rows"),
         stored_bytes=accounts.c.stored_bytes + bindparam("p_bytes"),
         updated_at=bindparam("p_now"),

@@ -244,6 +244,19 @@ async def test_a_batch_in_which_every_item_is_huge_changes_nothing(db: Database,
     assert await household_state(db, me) == before
 
 
+async def test_a_batch_whose_sum_is_beyond_a_balance_but_whose_result_is_not_is_recorded(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    me = await make_principal()
+    account = await open_account(db, me, "-9000000000000")
+
+    made = await transactions.record_batch(db, me, account.id, [item("9000000000000"), item("9000000000000")])
+
+    assert made.total_amount == Decimal("18000000000000.00")  # more than a balance can hold
+    assert made.account_balance == Decimal("9000000000000.00")  # the balance it leaves can
+    await assert_balances_add_up(db, me)
+
+
 # ---- update --------------------------------------------------------------------------------------
 
 
