@@ -56,6 +56,7 @@ COLUMNS = (
     transactions.c.der_merchant,
     transactions.c.created_at,
     transactions.c.updated_at,
+    transactions.c.transfer_id,
 )
 SEARCHED = (
     transactions.c.description,
@@ -72,6 +73,21 @@ _GET = select(*COLUMNS).where(*_BY_ID)
 _GET_FOR_UPDATE = _GET.with_for_update()
 # Every column: the row's image for the change log, from the statement that deletes it.
 _DELETE = delete(transactions).where(*_BY_ID).returning(*COLUMNS, transactions.c.created_by)
+_OTHER_LEG = select(*COLUMNS).where(
+    transactions.c.household_id == bindparam("p_household"),
+    transactions.c.transfer_id == bindparam("p_transfer"),
+    transactions.c.id != bindparam("p_id"),
+)
+_OTHER_LEG_FOR_UPDATE = _OTHER_LEG.with_for_update()
+_LINK = (
+    update(transactions)
+    .where(
+        transactions.c.household_id == bindparam("p_household"),
+        transactions.c.id.in_(bindparam("p_ids", expanding=True)),
+    )
+    .values(transfer_id=bindparam("p_transfer"))
+    .returning(*COLUMNS)
+)
 _INSERT_TAGS = insert(transaction_tags)
 _DELETE_TAGS = delete(transaction_tags).where(
     transaction_tags.c.transaction_id == bindparam("p_id"),
@@ -415,6 +431,19 @@ class TransactionRepository:
             return (await self._conn.execute(_GET_FOR_UPDATE, params)).mappings().first()
         found = await self._conn.rows(_GET, params)
         return found[0] if found else None
+
+    async def link(self, transaction_ids: Sequence[int], transfer_id: int) -> dict[int, RowMapping]:
+        """Make these rows the legs of transfer `transfer_id`; return them as stored, by id."""
+        params = {"p_household": self._household_id, "p_ids": list(transaction_ids), "p_transfer": transfer_id}
+        rows = (await self._conn.execute(_LINK, params)).mappings().all()
+        return {int(row["id"]): row for row in rows}
+
+    async def other_leg(self, transaction_id: int, transfer_id: int, *, for_update: bool = False) -> RowMapping | None:
+        """The other leg of the transfer `transaction_id` is a leg of (None: its pair is gone, e.g. with an
+        account deleted since)."""
+        params = {"p_household": self._household_id, "p_transfer": transfer_id, "p_id": transaction_id}
+        statement = _OTHER_LEG_FOR_UPDATE if for_update else _OTHER_LEG
+        return (await self._conn.execute(statement, params)).mappings().first()
 
     async def update(self, transaction_id: int, values: dict[str, Any], *, now: dt.datetime) -> RowMapping:
         statement = (
