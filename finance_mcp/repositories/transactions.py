@@ -438,6 +438,19 @@ class TransactionRepository:
         rows = (await self._conn.execute(_LINK, params)).mappings().all()
         return {int(row["id"]): row for row in rows}
 
+    async def unlink(self, transfer_ids: Sequence[int]) -> list[tuple[RowMapping, RowMapping]]:
+        """Make the remaining legs of these transfers plain rows (their pair is gone with its account);
+        return each as it was and as it is."""
+        if not transfer_ids:
+            return []
+        mine = (transactions.c.household_id == self._household_id, transactions.c.transfer_id.in_(transfer_ids))
+        found = (await self._conn.execute(select(*COLUMNS).where(*mine).with_for_update())).mappings().all()
+        if not found:
+            return []
+        unlinked = update(transactions).where(*mine).values(transfer_id=None).returning(*COLUMNS)
+        after = {int(row["id"]): row for row in (await self._conn.execute(unlinked)).mappings().all()}
+        return [(row, after[int(row["id"])]) for row in found]
+
     async def other_leg(self, transaction_id: int, transfer_id: int, *, for_update: bool = False) -> RowMapping | None:
         """The other leg of the transfer `transaction_id` is a leg of (None: its pair is gone, e.g. with an
         account deleted since)."""

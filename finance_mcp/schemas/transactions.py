@@ -98,13 +98,8 @@ class TransactionRead(BaseModel):
     der_merchant: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
-    transfer_id: int | None = Field(
-        default=None, description="The transfer this row is a leg of (create_transfer); null when not a transfer"
-    )
-    splits: list[SplitRead] = Field(
-        default_factory=list[SplitRead],
-        description="The parts analytics count instead of this transaction (split_transaction); empty when not split",
-    )
+    transfer_id: int | None = None
+    splits: list[SplitRead] = Field(default_factory=list[SplitRead])
 
 
 class TransactionCreated(BaseModel):
@@ -142,10 +137,7 @@ class TransactionDeleted(BaseModel):
     deleted: Literal[True] = True
     transaction_id: int
     account_balance: Money
-    account_balances: dict[str, Money] = Field(
-        default_factory=dict[str, Money],
-        description="New balance of every account the deletion touched (a transfer's two accounts), keyed by id",
-    )
+    account_balances: dict[str, Money] = Field(default_factory=dict[str, Money])
     deleted_transaction_ids: list[int] = Field(
-        default_factory=list[int], description="Every transaction deleted: this one, and a transfer's other leg"
+        default_factory=list[int], description="This one, and a transfer's other leg"
     )

@@ -320,3 +320,22 @@ async def test_undoing_a_transfer_write_restores_both_legs_byte_for_byte(
     assert undone.rows_restored == 2
     assert await data_dump(database_url) == before
     await assert_balances_add_up(db, me)
+
+
+async def test_deleting_an_account_leaves_the_other_leg_as_a_plain_row_and_undo_relinks_it(
+    db: Database, database_url: str, make_principal: MakePrincipal
+) -> None:
+    me = await make_principal()
+    checking, savings = await _two(db, me)
+    made = await _transfer(db, me, checking, savings, "200")
+    before = await data_dump(database_url)
+
+    await accounts.delete_account(db, me, savings)
+
+    out = await transactions.get_transaction(db, me, made.from_transaction.id)
+    assert (out.transfer_id, out.amount) == (None, Decimal("-200.00"))
+    assert await balance_of(db, me, checking) == Decimal("800.00")
+    change = (await changes.list_changes(db, me, limit=1)).changes[0]
+    await changes.undo_change(db, me, change.id)
+    assert await data_dump(database_url) == before
+    await assert_balances_add_up(db, me)
