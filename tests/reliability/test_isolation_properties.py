@@ -45,7 +45,9 @@ STEPS = int(os.environ.get("RELIABILITY_STEPS", "14"))
 NOT_FOUND = "was not found in your household"
 RESOURCE_NOT_FOUND = -32602
 # Counts for docs/RELIABILITY.md: reported at the end of each run (tests/reliability/tallies.py).
-TALLY = tally("isolation properties", "runs", "steps", "calls", "foreign_probes", "undos", "undos_refused", "replays", "transfers")
+TALLY = tally(
+    "isolation properties", "runs", "steps", "calls", "foreign_probes", "undos", "undos_refused", "replays", "transfers"
+)
 
 small_money = st.decimals(min_value=-5000, max_value=5000, places=2, allow_nan=False, allow_infinity=False)
 huge_money = st.decimals(min_value=-(LIMIT - 1), max_value=LIMIT - Decimal("0.01"), places=2)
