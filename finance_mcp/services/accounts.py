@@ -122,7 +122,7 @@ async def delete_account(db: Database, principal: Principal, account_id: int) ->
         for table, gone in uow.accounts.deleted_rows:
             uow.log.row(table, gone["id"], image(gone), None)
         # A transfer with a leg in another account: that leg stays (its money did arrive) as a plain row.
-        legs = {int(gone["transfer_id"]) for table, gone in uow.accounts.deleted_rows if gone.get("transfer_id")}
+        legs = {int(gone["transfer_id"]) for _, gone in uow.accounts.deleted_rows if gone.get("transfer_id")}
         for was, now in await uow.transactions.unlink(sorted(legs)):
             uow.log.row("transactions", int(was["id"]), image(was), image(now))
         await uow.commit()

@@ -204,6 +204,11 @@ class HouseholdsMachine(RuleBasedStateMachine):
         assert isinstance(answer, str), f"a {role} was allowed: {answer}"
         assert f"Your role ({role}) does not allow" in answer, answer
 
+    @staticmethod
+    def expect_said(answer: Any, reason: str) -> None:
+        assert isinstance(answer, str), f"refusal expected ({reason}): {answer}"
+        assert reason in answer, answer
+
     def expect_out_of_range(self, answer: Any) -> None:
         assert isinstance(answer, str), f"a balance beyond 10^13 was accepted: {answer}"
         assert "beyond the supported size" in answer, answer
@@ -338,10 +343,10 @@ class HouseholdsMachine(RuleBasedStateMachine):
         other = self.other_leg(ident)
         partner = self.transactions[other] if other is not None else None
         if partner is not None and new_account == partner.account:
-            assert isinstance(answer, str) and "holds the other leg" in answer, answer
+            self.expect_said(answer, "holds the other leg")
             return None
         if partner is not None and amount is not None and (amount == 0 or (amount > 0) != (row.amount > 0)):
-            assert isinstance(answer, str) and "its amount stays" in answer, answer
+            self.expect_said(answer, "its amount stays")
             return None
         after = {row.account: self.balance(row.account) - row.amount}
         after[new_account] = after.get(new_account, self.balance(new_account)) + new_amount
@@ -406,10 +411,10 @@ class HouseholdsMachine(RuleBasedStateMachine):
         if role not in WRITERS:
             return self.expect_refusal(answer, role)
         if amount == 0:
-            assert isinstance(answer, str) and "must be positive" in answer, answer
+            self.expect_said(answer, "must be positive")
             return None
         if source == target:
-            assert isinstance(answer, str) and "the same account" in answer, answer
+            self.expect_said(answer, "the same account")
             return None
         if not self.fits(self.balance(source) - amount, self.balance(target) + amount):
             return self.expect_out_of_range(answer)
