@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from finance_mcp.db.database import Database
-from finance_mcp.domain.errors import Conflict, FinanceError, Invalid, NotFound
+from finance_mcp.domain.errors import Conflict, FinanceError, Invalid
 from finance_mcp.domain.money import check_balance, format_amount
 from finance_mcp.domain.principals import Permission, Principal
 from finance_mcp.domain.quotas import row_bytes
@@ -39,20 +39,15 @@ from finance_mcp.schemas.transactions import (
 from finance_mcp.services.accounts import account_not_found
 from finance_mcp.services.balances import adjust as _adjust
 from finance_mcp.services.balances import check_room as _check_room
+from finance_mcp.services.splits import SPLIT_TABLE, transaction_not_found, with_splits
 from finance_mcp.services.transfer_legs import Edit, paired_edits
 
 MAX_BATCH = 1000
 MAX_PAGE = 500
 
 
-def transaction_not_found(transaction_id: int) -> NotFound:
-    return NotFound(
-        f"Transaction {transaction_id} was not found in your household; call list_transactions to find the right id."
-    )
-
-
-def to_transaction(row: Mapping[Any, Any]) -> TransactionRead:
-    return TransactionRead.model_validate(dict(row))
+def to_transaction(row: Mapping[Any, Any], parts: Sequence[Mapping[Any, Any]] = ()) -> TransactionRead:
+    return TransactionRead.model_validate(with_splits(row, parts) if parts else dict(row))
 
 
 def query_fingerprint(filters: TransactionFilter) -> str:
@@ -189,6 +184,10 @@ async def list_transactions(
             # A first page that holds every match is its own count: most households never pay for COUNT(*).
             total = len(rows) if after is None and not page.more else await uow.transactions.count(filters)
         note = await _unknown_category_note(uow, filters) if not rows and after is None else None
+        parts = await uow.splits.of([int(row["id"]) for row in rows])
+    for row in rows:
+        if found := parts.get(int(row["id"])):
+            row["splits"] = [dict(part) for part in found]
     # One validation call for the whole page (pydantic's core loops over the rows, not Python).
     next_cursor = encode_cursor(rows[-1], filters) if page.more else None
     return TransactionPage.model_validate(
@@ -219,11 +218,12 @@ async def _unknown_category_note(uow: UnitOfWork, filters: TransactionFilter) ->
 
 async def get_transaction(db: Database, principal: Principal, transaction_id: int) -> TransactionRead:
     principal.require(Permission.READ)
-    async with UnitsOfWork(db).read(principal.household_id) as uow:
+    async with UnitsOfWork(db).snapshot(principal.household_id) as uow:
         row = await uow.transactions.get(transaction_id)
+        parts = (await uow.splits.of([transaction_id])).get(transaction_id, []) if row is not None else []
     if row is None:
         raise transaction_not_found(transaction_id)
-    return to_transaction(row)
+    return to_transaction(row, parts)
 
 
 def _new_values(changes: TransactionUpdate) -> dict[str, Any]:
@@ -250,6 +250,12 @@ async def update_transaction(
         current = await uow.transactions.get(transaction_id, for_update=True)
         if current is None:
             raise transaction_not_found(transaction_id)
+        parts = (await uow.splits.of([transaction_id])).get(transaction_id, [])
+        if parts and "amount" in values and values["amount"] != current["amount"]:
+            raise Invalid(
+                f"Transaction {transaction_id} is split into parts that add up to its amount; split it again with "
+                "parts for the new amount first (split_transaction), or remove the split (parts=[])."
+            )
         edits: list[Edit] = [(current, values)]
         if current["transfer_id"] is not None:
             edits = await paired_edits(uow, current, values)
@@ -265,7 +271,7 @@ async def update_transaction(
             entity_id=transaction_id,
         )
         await uow.commit()
-    return TransactionUpdated(transaction=to_transaction(rows[0]), account_balances=balances)
+    return TransactionUpdated(transaction=to_transaction(rows[0], parts), account_balances=balances)
 
 
 async def _apply_edits(
@@ -309,6 +315,11 @@ async def delete_transaction(db: Database, principal: Principal, transaction_id:
     principal.require(Permission.WRITE)
     now = dt.datetime.now(dt.UTC)
     async with UnitsOfWork(db).write(principal.household_id) as uow:
+        # Its parts go with it (the foreign key): read under the row's lock (the order split_transaction locks
+        # in), and logged first, so an undo puts them back after it.
+        if await uow.transactions.get(transaction_id, for_update=True) is None:
+            raise transaction_not_found(transaction_id)
+        parts = (await uow.splits.of([transaction_id])).get(transaction_id, [])
         removed = await uow.transactions.delete(transaction_id)
         if removed is None:
             raise transaction_not_found(transaction_id)
@@ -329,6 +340,8 @@ async def delete_transaction(db: Database, principal: Principal, transaction_id:
             entity_type="transaction",
             entity_id=transaction_id,
         )
+        for part in parts:
+            uow.log.row(SPLIT_TABLE, int(part["id"]), image(part), None)
         for _, _, _, row in gone:
             uow.log.row("transactions", int(row["id"]), image(row), None)
         balances: dict[str, Decimal] = {}

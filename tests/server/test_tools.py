@@ -13,7 +13,7 @@ pytestmark = pytest.mark.anyio
 TOOLS = set(CONTRACT_TOOLS)
 ANALYTICS = {"spending_summary", "cash_flow", "net_worth", "top_merchants", "category_trends"}
 TOOLS |= ANALYTICS
-TOOLS |= {"create_transfer"}
+TOOLS |= {"create_transfer", "split_transaction"}
 READ_ONLY = {
     "whoami",
     "list_accounts",

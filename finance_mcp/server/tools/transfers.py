@@ -9,9 +9,10 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
 from finance_mcp.schemas.common import AmountIn, Description
+from finance_mcp.schemas.splits import SplitPart, TransactionSplitDone
 from finance_mcp.schemas.transfers import TransferCreate, TransferCreated
-from finance_mcp.server.tools import CREATE, CurrentPrincipal, Db, tool
-from finance_mcp.services import transfers
+from finance_mcp.server.tools import CREATE, UPDATE, CurrentPrincipal, Db, tool
+from finance_mcp.services import splits, transfers
 
 AccountId = Annotated[int, Field(ge=1, description="Account id, from list_accounts")]
 
@@ -47,3 +48,24 @@ def register(mcp: MCPServer) -> None:
             to_amount=to_amount,
         )
         return await transfers.create_transfer(db, principal, data)
+
+    @tool(mcp, title="Split a transaction", annotations=UPDATE)
+    async def split_transaction(
+        transaction_id: Annotated[int, Field(ge=1, description="Transaction id, from list_transactions")],
+        parts: Annotated[
+            list[SplitPart],
+            Field(
+                max_length=splits.MAX_PARTS,
+                description="2-50 parts whose amounts add up exactly to the transaction's; [] removes the split",
+            ),
+        ],
+        principal: CurrentPrincipal,
+        db: Db,
+    ) -> TransactionSplitDone:
+        """Count one transaction as several parts, e.g. a -100.00 receipt as Groceries -60.00 and Household
+        -40.00. The amounts must add up exactly to the transaction's amount.
+
+        Analytics and reports count the parts instead of the transaction; its balance does not change. A part
+        without tags takes the transaction's. Splitting again replaces the parts; parts=[] removes the split.
+        """
+        return await splits.split_transaction(db, principal, transaction_id, parts)
