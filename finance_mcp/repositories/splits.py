@@ -16,7 +16,7 @@ _MINE = s.household_id == bindparam("p_household")
 _OF = select(*COLUMNS).where(_MINE, s.transaction_id.in_(bindparam("p_ids", expanding=True))).order_by(s.id)
 _OF_FOR_UPDATE = _OF.with_for_update()
 _INSERT = insert(transaction_splits).returning(*COLUMNS, sort_by_parameter_order=True)
-_DELETE = delete(transaction_splits).where(_MINE, s.transaction_id == bindparam("p_transaction"))
+_DELETE = delete(transaction_splits).where(_MINE, s.id.in_(bindparam("p_ids", expanding=True)))
 _DELETE_TAGS = delete(transaction_split_tags).where(
     transaction_split_tags.c.household_id == bindparam("p_household"),
     transaction_split_tags.c.split_id == bindparam("p_split"),
@@ -44,15 +44,21 @@ class SplitRepository:
             found.setdefault(int(row["transaction_id"]), []).append(row)
         return found
 
-    async def replace(self, transaction_id: int, parts: Sequence[dict[str, Any]]) -> list[RowMapping]:
-        """Make `parts` the transaction's parts (their tag rows too); return them as stored, in order."""
-        await self._conn.execute(_DELETE, {"p_household": self._household_id, "p_transaction": transaction_id})
-        if not parts:
-            return []
-        stamp = {"household_id": self._household_id, "transaction_id": transaction_id}
-        stored = list((await self._conn.execute(_INSERT, [{**part, **stamp} for part in parts])).mappings().all())
-        for row in stored:
-            await self._insert_tags(int(row["id"]), row["tags"])
+    async def replace(
+        self, transaction_id: int, old_ids: Sequence[int], parts: Sequence[dict[str, Any]]
+    ) -> list[RowMapping]:
+        """Make `parts` the transaction's parts instead of `old_ids` (tag rows too); return them as stored.
+
+        The new parts go in before the old go out: SQLite gives a new row the highest id plus one, so parts
+        deleted first could hand their ids to their replacements, and one change would log one id twice."""
+        stored: list[RowMapping] = []
+        if parts:
+            stamp = {"household_id": self._household_id, "transaction_id": transaction_id}
+            stored = list((await self._conn.execute(_INSERT, [{**part, **stamp} for part in parts])).mappings().all())
+            for row in stored:
+                await self._insert_tags(int(row["id"]), row["tags"])
+        if old_ids:
+            await self._conn.execute(_DELETE, {"p_household": self._household_id, "p_ids": list(old_ids)})
         return stored
 
     async def set_tags(self, split_id: int, tags: list[str]) -> None:

@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from finance_mcp.db.database import Connection, as_dicts
-from finance_mcp.db.models import accounts, change_rows, changes, transaction_tags, transactions
+from finance_mcp.db.models import accounts, change_rows, changes, transaction_splits, transaction_tags, transactions
 from finance_mcp.db.types import Money
 from finance_mcp.domain.quotas import Quotas, row_bytes
 from finance_mcp.repositories.accounts import AccountRepository, balance_bounds
@@ -550,9 +550,17 @@ class TransactionRepository:
             conditions.append(t.date >= f.start_date)
         if f.end_date is not None:
             conditions.append(t.date <= f.end_date)
-        for column, value in ((t.category, f.category), (t.der_category, f.der_category)):
+        parts = transaction_splits.c
+        for column, part, value in (
+            (t.category, parts.category, f.category),
+            (t.der_category, parts.der_category, f.der_category),
+        ):
             if value is not None:
-                conditions.append(func.lower(column) == value.lower())
+                # The transaction's own category, or one of its parts' (a split transaction).
+                split = select(parts.transaction_id).where(
+                    parts.household_id == self._household_id, func.lower(part) == value.lower()
+                )
+                conditions.append(or_(func.lower(column) == value.lower(), t.id.in_(split)))
         for column, value in ((t.merchant, f.merchant), (t.der_merchant, f.der_merchant)):
             if value is not None:
                 conditions.append(func.lower(column).like(_like_pattern(value), escape="\\"))

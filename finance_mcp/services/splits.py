@@ -59,7 +59,7 @@ async def split_transaction(
             raise Invalid(f"Transaction {transaction_id} is not split: there is no split to remove (nothing changed).")
         _check_sum(transaction_id, current["amount"], parts)
         values = [_part_values(part, current) for part in parts]
-        new = await uow.splits.replace(transaction_id, values)
+        new = await uow.splits.replace(transaction_id, [int(row["id"]) for row in old], values)
         for row in old:
             uow.log.row(SPLIT_TABLE, int(row["id"]), image(row), None)
         for row in new:
@@ -80,11 +80,10 @@ def _check_sum(transaction_id: int, amount: Decimal, parts: Sequence[SplitPart])
         return
     total = sum((part.amount for part in parts), Decimal("0.00"))
     if total != amount:
-        off = total - amount
         raise Invalid(
             f"The parts add up to {format_amount(total)}, but transaction {transaction_id}'s amount is "
-            f"{format_amount(amount)}: they are {format_amount(abs(off))} {'over' if off > 0 else 'under'}. "
-            "Make the parts add up exactly (nothing was changed)."
+            f"{format_amount(amount)}: they are off by {format_amount(abs(total - amount))}. Make the parts add up "
+            "exactly (nothing was changed)."
         )
 
 

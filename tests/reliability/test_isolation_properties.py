@@ -394,8 +394,8 @@ class HouseholdsMachine(RuleBasedStateMachine):
         """Money moved between two accounts of one household: two linked legs (or one account: refused)."""
         source = sorted(self.accounts)[pick % len(self.accounts)]
         household = self.accounts[source].household
-        mine = self.accounts_of(household)
-        target = mine[to % len(mine)]
+        others = [account for account in self.accounts_of(household) if account != source] or [source]
+        target = others[to % len(others)]
         amount = abs(amount)
         fields = self.new_fields(household, amount, day)
         answer = self.call(
