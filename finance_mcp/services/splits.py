@@ -60,6 +60,9 @@ async def split_transaction(
         _check_sum(transaction_id, current["amount"], parts)
         values = [_part_values(part, current) for part in parts]
         new = await uow.splits.replace(transaction_id, [int(row["id"]) for row in old], values)
+        # The transaction itself, unchanged: an undo of a change to it (its creation) then sees this split in
+        # the way, instead of taking its parts away unlogged.
+        uow.log.row("transactions", transaction_id, image(current), image(current))
         for row in old:
             uow.log.row(SPLIT_TABLE, int(row["id"]), image(row), None)
         for row in new:

@@ -46,7 +46,16 @@ NOT_FOUND = "was not found in your household"
 RESOURCE_NOT_FOUND = -32602
 # Counts for docs/RELIABILITY.md: reported at the end of each run (tests/reliability/tallies.py).
 TALLY = tally(
-    "isolation properties", "runs", "steps", "calls", "foreign_probes", "undos", "undos_refused", "replays", "transfers"
+    "isolation properties",
+    "runs",
+    "steps",
+    "calls",
+    "foreign_probes",
+    "undos",
+    "undos_refused",
+    "replays",
+    "transfers",
+    "splits",
 )
 
 small_money = st.decimals(min_value=-5000, max_value=5000, places=2, allow_nan=False, allow_infinity=False)
@@ -128,6 +137,7 @@ class HouseholdsMachine(RuleBasedStateMachine):
         self.households = [Household(i) for i in range(HOUSEHOLDS)]
         self.accounts: dict[int, ModelAccount] = {}
         self.transactions: dict[int, ModelTransaction] = {}
+        self.parts: dict[int, tuple[int, Decimal]] = {}  # split part id: (its transaction, its amount)
         # Keyed writes that succeeded: (household, role, tool, arguments with the key, the first answer).
         self.keyed: list[tuple[int, str, str, dict[str, Any], dict[str, Any]]] = []
         self.clients: dict[tuple[int, str], SyncClient] = {}
@@ -187,6 +197,15 @@ class HouseholdsMachine(RuleBasedStateMachine):
     def balance(self, account: int) -> Decimal:
         opening = self.accounts[account].opening
         return opening + sum((t.amount for t in self.transactions.values() if t.account == account), Decimal(0))
+
+    def parts_of(self, transaction: int) -> list[tuple[int, Decimal]]:
+        return sorted((i, amount) for i, (owner, amount) in self.parts.items() if owner == transaction)
+
+    def forget(self, transaction: int) -> None:
+        """A transaction deleted, and its parts with it."""
+        del self.transactions[transaction]
+        for ident in [i for i, (owner, _) in self.parts.items() if owner == transaction]:
+            del self.parts[ident]
 
     def other_leg(self, transaction: int) -> int | None:
         """The other leg of the transfer `transaction` is a leg of, while both exist."""
@@ -340,6 +359,9 @@ class HouseholdsMachine(RuleBasedStateMachine):
             return self.expect_refusal(answer, role)
         new_amount = amount if amount is not None else row.amount
         new_account = target if target is not None else row.account
+        if amount is not None and amount != row.amount and self.parts_of(ident):
+            self.expect_said(answer, "split it again with parts for the new amount")
+            return None
         other = self.other_leg(ident)
         partner = self.transactions[other] if other is not None else None
         if partner is not None and new_account == partner.account:
@@ -382,10 +404,47 @@ class HouseholdsMachine(RuleBasedStateMachine):
         assert isinstance(answer, dict), answer
         assert answer["deleted_transaction_ids"] == gone, answer
         for leg in gone:
-            del self.transactions[leg]
+            self.forget(leg)
         assert answer["account_balance"] == money(self.balance(row.account))
         for account_id, balance in answer["account_balances"].items():
             assert balance == money(self.balance(int(account_id))), (account_id, balance)
+        return None
+
+    @precondition(lambda self: self.transactions)
+    @rule(
+        pick=picks,
+        role=roles,
+        shares=st.lists(st.integers(1, 5), min_size=0, max_size=4),
+        off=st.sampled_from([0, 0, 0, 1, -1]),
+    )
+    def split_transaction(self, pick: int, role: str, shares: list[int], off: int) -> None:
+        """Split a transaction into parts in these proportions (off by a cent, sometimes), or remove its split."""
+        ident = sorted(self.transactions)[pick % len(self.transactions)]
+        row = self.transactions[ident]
+        cents = int(row.amount * 100)
+        amounts = [Decimal(cents * share // sum(shares)) / 100 for share in shares[:-1]] if shares else []
+        if shares:
+            amounts.append(row.amount - sum(amounts, Decimal(0)) + Decimal(off) / 100)
+        marker = self.households[row.household].marker
+        parts = [{"amount": money(a), "category": f"{marker} part {n}"} for n, a in enumerate(amounts)]
+        answer = self.call(row.household, role, "split_transaction", transaction_id=ident, parts=parts)
+        if role not in WRITERS:
+            return self.expect_refusal(answer, role)
+        if len(parts) == 1:
+            return self.expect_said(answer, "2 to 50 parts, got 1")
+        if row.transfer_id is not None:
+            return self.expect_said(answer, "a transfer cannot be split")
+        if not parts and not self.parts_of(ident):
+            return self.expect_said(answer, "is not split")
+        if parts and sum(amounts, Decimal(0)) != row.amount:
+            return self.expect_said(answer, "they are off by 0.01")
+        assert isinstance(answer, dict), answer
+        for gone, _ in self.parts_of(ident):
+            del self.parts[gone]
+        for part in answer["transaction"]["splits"]:
+            self.parts[int(part["id"])] = (ident, Decimal(part["amount"]))
+        assert [Decimal(p["amount"]) for p in answer["transaction"]["splits"]] == amounts, answer
+        TALLY["splits"] += 1
         return None
 
     @precondition(lambda self: self.accounts)
@@ -457,7 +516,7 @@ class HouseholdsMachine(RuleBasedStateMachine):
         assert answer["transactions_deleted"] == len(gone)
         parted = {self.transactions[ident].transfer_id for ident in gone} - {None}
         for ident in gone:
-            del self.transactions[ident]
+            self.forget(ident)
         for row in self.transactions.values():  # a leg whose pair went with the account: now a plain row
             if row.transfer_id in parted:
                 row.transfer_id = None
@@ -520,6 +579,11 @@ class HouseholdsMachine(RuleBasedStateMachine):
     def put_back(self, household: int, row: dict[str, Any]) -> None:
         """The model's side of an undo: the row as the log's before-image has it."""
         ident, before = int(row["row_id"]), row["before"]
+        if row["table"] == "transaction_splits":
+            if before is None:
+                del self.parts[ident]
+            else:
+                self.parts[ident] = (int(before["transaction_id"]), Decimal(before["amount"]))
         if row["table"] == "transactions":
             if before is None:
                 del self.transactions[ident]
@@ -585,6 +649,9 @@ class HouseholdsMachine(RuleBasedStateMachine):
                 ), ident
                 assert row["description"] == expected.description
                 assert row["transfer_id"] == expected.transfer_id, ident
+                parts = [(int(p["id"]), Decimal(p["amount"])) for p in row["splits"]]
+                assert parts == self.parts_of(ident), ident
+                assert not parts or sum((amount for _, amount in parts), Decimal(0)) == Decimal(row["amount"]), row
             self.transfers_are_pairs(household, rows)
             for account in listed["accounts"]:
                 recorded = [Decimal(r["amount"]) for r in rows.values() if r["account_id"] == account["id"]]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from finance_mcp.db.database import Database
-from finance_mcp.domain.errors import Invalid, NotFound
+from finance_mcp.domain.errors import Conflict, Invalid, NotFound
 from finance_mcp.domain.principals import Principal
 from finance_mcp.schemas.splits import SplitPart
 from finance_mcp.schemas.transactions import TransactionUpdate
@@ -224,3 +224,23 @@ async def test_undoing_a_split_write_restores_every_part_and_tag_byte_for_byte(
     assert await data_dump(database_url) == before
     if step != "delete_account":
         await assert_balances_add_up(db, me)
+
+
+async def test_a_split_blocks_the_undo_of_its_transactions_creation_until_it_is_undone(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    me = await make_principal()
+    account, _ = await _receipt(db, me)
+    created = await record(db, me, account, "-10")
+    creation = (await changes.list_changes(db, me, limit=1)).changes[0]
+    await _split(db, me, created.id, ("-4", "A"), ("-6", "B"))
+    split = (await changes.list_changes(db, me, limit=1)).changes[0]
+
+    with pytest.raises(Conflict, match=f"change {split.id}"):
+        await changes.undo_change(db, me, creation.id)
+
+    await changes.undo_change(db, me, split.id)
+    await changes.undo_change(db, me, creation.id)
+    with pytest.raises(NotFound):
+        await transactions.get_transaction(db, me, created.id)
+    await assert_balances_add_up(db, me)
