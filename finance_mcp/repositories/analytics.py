@@ -194,13 +194,11 @@ class AnalyticsRepository:
         parts = source == "parts"
         amount = s.amount if parts else t.amount
         conditions = self._conditions(scope, category=s.category if parts else t.category)
-        if source == "split":
-            conditions.append(t.id.in_(select(s.transaction_id).where(s.household_id == self._household_id)))
         if parts:
             conditions.append(s.household_id == self._household_id)
         rows = (
             select(_key(item.by, source).label("key"), bucket.label("bucket"), amount.label("amount"))
-            .select_from(_frame(item.by, source))
+            .select_from(self._frame(item.by, source))
             .where(*conditions, *([amount < ZERO] if item.expenses_only else []))
             .subquery()
         )
@@ -233,13 +231,28 @@ class AnalyticsRepository:
             conditions.append(t.account_id.in_(scope.account_ids))
         return conditions
 
+    def _frame(self, by: Dimension | None, source: Source) -> Any:
+        """What one source's rows come from: every transaction; the split ones (driven from the split table,
+        so a household without splits reads nothing more); or the parts joined to their transaction. With
+        the tag rows joined when grouping by tag (a part's own)."""
+        if source == "split":
+            split = select(s.transaction_id).where(s.household_id == self._household_id).distinct().subquery()
+            frame = split.join(transactions, t.id == split.c.transaction_id)
+            return _tagged(frame) if by == "tag" else frame
+        return _frame(by, source)
+
 
 Source = Literal["rows", "split", "parts"]
 
 
+def _tagged(frame: Any) -> Any:
+    return frame.outerjoin(
+        transaction_tags,
+        and_(transaction_tags.c.transaction_id == t.id, transaction_tags.c.household_id == t.household_id),
+    )
+
+
 def _frame(by: Dimension | None, source: Source) -> Any:
-    """What one source's rows come from: transactions, or split parts joined to their transaction; with the
-    tag rows joined when grouping by tag (a part's own)."""
     if source == "parts":
         frame = transaction_splits.join(transactions, and_(t.id == s.transaction_id, t.household_id == s.household_id))
         if by == "tag":
@@ -248,12 +261,7 @@ def _frame(by: Dimension | None, source: Source) -> Any:
                 transaction_split_tags, and_(tags.split_id == s.id, tags.household_id == s.household_id)
             )
         return frame
-    if by == "tag":
-        return transactions.outerjoin(
-            transaction_tags,
-            and_(transaction_tags.c.transaction_id == t.id, transaction_tags.c.household_id == t.household_id),
-        )
-    return transactions
+    return _tagged(transactions) if by == "tag" else transactions
 
 
 def _key(by: Dimension | None, source: Source) -> ColumnElement[Any]:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     ColumnElement,
     RowMapping,
     Select,
@@ -36,6 +37,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from finance_mcp.db.database import Connection, as_dicts
 from finance_mcp.db.models import accounts, change_rows, changes, transaction_splits, transaction_tags, transactions
 from finance_mcp.db.types import Money
+from finance_mcp.domain.currencies import WHOLE_ONLY
 from finance_mcp.domain.quotas import Quotas, row_bytes
 from finance_mcp.repositories.accounts import AccountRepository, balance_bounds
 from finance_mcp.repositories.change_recorder import TOTALS, ChangeRecorder, encode, image
@@ -256,6 +258,12 @@ def _logged(stored: Any) -> tuple[Any, Any]:
     return logged, insert(change_rows).from_select(columns, union_all(row, moved)).cte("logged_rows")
 
 
+# Our own constant codes, written into the statement once (no parameters to expand on every create).
+_NOT_WHOLE_ONLY = literal_column(
+    f"accounts.currency NOT IN ({', '.join(repr(code) for code in sorted(WHOLE_ONLY))})", Boolean()
+)
+
+
 def _record_statement(*, limited: bool, logged: bool = False) -> Select[Any]:
     """PostgreSQL's `create_transaction` in one statement, so one round trip and the shortest hold on the
     account's row lock: move the balance and the counters (`balance = balance + :delta`), store the row
@@ -266,6 +274,8 @@ def _record_statement(*, limited: bool, logged: bool = False) -> Select[Any]:
         update(accounts)
         .where(accounts.c.id == bindparam("p_account"), accounts.c.household_id == bindparam("p_household"))
         .where(*(_within_quotas() if limited else ()))
+        # A currency without a minor unit (JPY) takes whole amounts only (domain/currencies.py).
+        .where(or_(bindparam("p_whole", type_=Boolean()), _NOT_WHOLE_ONLY))
         .values(
             balance=accounts.c.balance + bindparam("p_delta", type_=Money()),
             transaction_count=accounts.c.transaction_count + literal_column("1"),
@@ -311,6 +321,10 @@ class Page:
     rows: list[dict[str, Any]]
     more: bool
     total: int | None  # how many match, when the page's own statement could tell (else count them)
+
+
+def _is_whole(amount: Decimal) -> bool:
+    return amount == amount.to_integral_value()
 
 
 def tag_key(tag: str) -> str:
@@ -374,6 +388,7 @@ class TransactionRepository:
         )
         params = dict(zip(_RECORD_BINDS, stored, strict=False))  # both as long as _STORED_COLUMNS
         params["p_tag_keys"] = sorted({tag_key(t) for t in stored[_TAGS]})
+        params["p_whole"] = _is_whole(values["amount"])
         params["p_bytes"] = size
         change = self._log.change if self._log is not None else None
         logged = change is not None
@@ -402,6 +417,10 @@ class TransactionRepository:
         self, account_id: int, values: dict[str, Any], size: int, *, created_by: int, now: dt.datetime, quotas: Quotas
     ) -> tuple[RowMapping, Decimal] | None:
         """`record` on SQLite, where writers are serialised: the quota check is exact."""
+        if not _is_whole(values["amount"]):
+            account = await AccountRepository(self._conn, self._household_id).get(account_id)
+            if account is None or account["currency"] in WHOLE_ONLY:
+                return None
         if quotas.on_rows:
             held_rows, held_bytes = await QuotaUsage(self._conn, self._household_id).totals()
             if (quotas.transactions and held_rows >= quotas.transactions) or (

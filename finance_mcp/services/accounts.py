@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from finance_mcp.db.database import Database
+from finance_mcp.domain import currencies
 from finance_mcp.domain.errors import Invalid, NotFound
 from finance_mcp.domain.money import format_amount
 from finance_mcp.domain.principals import Permission, Principal
@@ -28,6 +29,7 @@ def to_account(row: Mapping[Any, Any]) -> AccountRead:
 
 async def create_account(db: Database, principal: Principal, data: AccountCreate) -> AccountRead:
     principal.require(Permission.WRITE)
+    currencies.check_amount(data.opening_balance, currencies.check_code(data.currency), field="opening_balance")
     now = dt.datetime.now(dt.UTC)
     async with UnitsOfWork(db).write(principal.household_id) as uow:
         if principal.quotas.accounts:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import RowMapping
 
 from finance_mcp.db.database import Database
+from finance_mcp.domain.currencies import check_amount
 from finance_mcp.domain.errors import Invalid, NotFound
 from finance_mcp.domain.money import format_amount
 from finance_mcp.domain.principals import Permission, Principal
@@ -58,6 +59,9 @@ async def split_transaction(
         if not parts and not old:
             raise Invalid(f"Transaction {transaction_id} is not split: there is no split to remove (nothing changed).")
         _check_sum(transaction_id, current["amount"], parts)
+        account = await uow.accounts.get(int(current["account_id"]))
+        for part in parts:
+            check_amount(part.amount, account["currency"] if account else "USD", field="part amount")
         values = [_part_values(part, current) for part in parts]
         new = await uow.splits.replace(transaction_id, [int(row["id"]) for row in old], values)
         # The transaction itself, unchanged: an undo of a change to it (its creation) then sees this split in

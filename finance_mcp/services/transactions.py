@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from finance_mcp.db.database import Database
+from finance_mcp.domain import currencies
 from finance_mcp.domain.errors import Conflict, FinanceError, Invalid
 from finance_mcp.domain.money import check_balance, format_amount
 from finance_mcp.domain.principals import Permission, Principal
@@ -94,7 +95,7 @@ async def record_transaction(
             account_id, values, created_by=principal.user_id, now=now, quotas=principal.quotas
         )
         if recorded is None:
-            raise await _why_not_recorded(db, principal, account_id, row_bytes(values))
+            raise await _why_not_recorded(db, principal, account_id, row_bytes(values), fields.amount)
         row, balance = recorded
         # SQLite only, inside its transaction: on PostgreSQL Numeric(15, 2) already refused such a balance.
         check_balance(balance, account_id=account_id)
@@ -106,10 +107,20 @@ def _said(amount: Decimal, category: str, day: dt.date) -> str:
     return f"{format_amount(amount)} ({category}) on {day.isoformat()}"
 
 
-async def _why_not_recorded(db: Database, principal: Principal, account_id: int, size: int) -> FinanceError:
-    """After a refused create (the hot path does not say why): a missing account, else a full quota."""
+async def _why_not_recorded(
+    db: Database, principal: Principal, account_id: int, size: int, amount: Decimal
+) -> FinanceError:
+    """After a refused create (the hot path does not say why): a missing account, an amount its currency
+    cannot hold, else a full quota."""
     async with UnitsOfWork(db).snapshot(principal.household_id) as uow:
-        if not principal.quotas.on_rows or await uow.accounts.get(account_id) is None:
+        account = await uow.accounts.get(account_id)
+        if account is None:
+            return account_not_found(account_id)
+        try:
+            currencies.check_amount(amount, account["currency"])
+        except Invalid as unfit:
+            return unfit
+        if not principal.quotas.on_rows:
             return account_not_found(account_id)
         held_rows, held_bytes = await uow.usage.totals()
     try:
@@ -131,6 +142,7 @@ async def record_batch(
     values = [{**item.model_dump(), "account_id": account_id} for item in items]
     size = sum(row_bytes(row) for row in values)
     async with UnitsOfWork(db).write(principal.household_id) as uow:
+        await _check_currency(uow, account_id, [item.amount for item in items])
         await _check_room(uow, principal, rows=len(items), size=size)
         balance = await _adjust(uow, account_id, total, len(items), now, size)
         rows = await uow.transactions.add_many(
@@ -152,6 +164,17 @@ async def record_batch(
         total_amount=total,
         account_balance=balance,
     )
+
+
+async def _check_currency(uow: UnitOfWork, account_id: int, amounts: Sequence[Decimal]) -> None:
+    """Amounts with cents, for an account whose currency has none, are refused (domain/currencies.py)."""
+    if all(amount == amount.to_integral_value() for amount in amounts):
+        return
+    account = await uow.accounts.get(account_id)
+    if account is None:
+        raise account_not_found(account_id)
+    for index, amount in enumerate(amounts):
+        currencies.check_amount(amount, account["currency"], field="amount" if len(amounts) == 1 else f"item {index}")
 
 
 async def list_transactions(
@@ -255,6 +278,10 @@ async def update_transaction(
             raise Invalid(
                 f"Transaction {transaction_id} is split into parts that add up to its amount; split it again with "
                 "parts for the new amount first (split_transaction), or remove the split (parts=[])."
+            )
+        if "amount" in values or "account_id" in values:
+            await _check_currency(
+                uow, values.get("account_id", current["account_id"]), [values.get("amount", current["amount"])]
             )
         edits: list[Edit] = [(current, values)]
         if current["transfer_id"] is not None:

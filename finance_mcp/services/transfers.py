@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from finance_mcp.db.database import Database
+from finance_mcp.domain.currencies import check_amount
 from finance_mcp.domain.errors import Invalid
 from finance_mcp.domain.money import format_amount
 from finance_mcp.domain.principals import Permission, Principal
@@ -90,6 +91,9 @@ async def _arriving_amount(uow: UnitOfWork, data: TransferCreate) -> Decimal:
     target = await uow.accounts.get(data.to_account_id)
     if target is None:
         raise account_not_found(data.to_account_id)
+    check_amount(data.amount, source["currency"])
+    if data.to_amount is not None:
+        check_amount(data.to_amount, target["currency"], field="to_amount")
     if source["currency"] == target["currency"]:
         if data.to_amount is not None and data.to_amount != data.amount:
             raise Invalid(
