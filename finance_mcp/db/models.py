@@ -105,6 +105,8 @@ class Transaction(Base):
             "category",
             "merchant",
         ),
+        # Serves a transfer's other leg: the household's rows of one transfer.
+        Index("ix_transactions_household_transfer", "household_id", "transfer_id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -122,6 +124,37 @@ class Transaction(Base):
     der_merchant: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # The two legs of a transfer (create_transfer) share this: the id of the leg money went out of. Null for
+    # every other transaction (and for rows of category `transfer` recorded as single transactions).
+    transfer_id: Mapped[int | None] = mapped_column(BigInteger())
+
+
+class TransactionSplit(Base):
+    """One part of a split transaction: analytics count the parts instead of their transaction (whose
+    amount they add up to exactly). The parts of one transaction are ordered by id."""
+
+    __tablename__ = "transaction_splits"
+    __table_args__ = (Index("ix_transaction_splits_household_transaction", "household_id", "transaction_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id", ondelete="CASCADE"))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    category: Mapped[str] = mapped_column(String(100))
+    der_category: Mapped[str | None] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(String(1000))
+    tags: Mapped[list[str]] = mapped_column(JSON())
+
+
+class TransactionSplitTag(Base):
+    """One normalised tag of a split part, as `transaction_tags` is of a transaction."""
+
+    __tablename__ = "transaction_split_tags"
+    __table_args__ = (Index("ix_transaction_split_tags_household_split", "household_id", "split_id", "tag"),)
+
+    split_id: Mapped[int] = mapped_column(ForeignKey("transaction_splits.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
 
 
 class TransactionTag(Base):
@@ -338,6 +371,8 @@ users: Table = Base.metadata.tables["users"]
 accounts: Table = Base.metadata.tables["accounts"]
 transactions: Table = Base.metadata.tables["transactions"]
 transaction_tags: Table = Base.metadata.tables["transaction_tags"]
+transaction_splits: Table = Base.metadata.tables["transaction_splits"]
+transaction_split_tags: Table = Base.metadata.tables["transaction_split_tags"]
 api_keys: Table = Base.metadata.tables["api_keys"]
 oauth_clients: Table = Base.metadata.tables["oauth_clients"]
 oauth_grants: Table = Base.metadata.tables["oauth_grants"]

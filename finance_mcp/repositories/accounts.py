@@ -12,7 +12,7 @@ from sqlalchemy import RowMapping, bindparam, delete, func, insert, select, upda
 from sqlalchemy.exc import DBAPIError
 
 from finance_mcp.db.database import Connection
-from finance_mcp.db.models import accounts, transactions
+from finance_mcp.db.models import accounts, transaction_splits, transactions
 from finance_mcp.db.types import MoneyDelta
 from finance_mcp.domain.errors import Invalid
 from finance_mcp.repositories.ids import storable
@@ -56,6 +56,19 @@ _DELETE_ROWS = (
         transactions.c.household_id == bindparam("p_household"),
     )
     .returning(*transactions.c)
+)
+_SPLITS_OF_ROWS = (
+    select(*(c for c in transaction_splits.c if c.name != "household_id"))
+    .where(
+        transaction_splits.c.household_id == bindparam("p_household"),
+        transaction_splits.c.transaction_id.in_(
+            select(transactions.c.id).where(
+                transactions.c.account_id == bindparam("p_account"),
+                transactions.c.household_id == bindparam("p_household"),
+            )
+        ),
+    )
+    .order_by(transaction_splits.c.id)
 )
 _GET_ALL = select(*accounts.c).where(*_BY_ID)
 _DELETE = delete(accounts).where(*_BY_ID).returning(*accounts.c)
@@ -168,9 +181,16 @@ class AccountRepository:
         await self._conn.execute(_LOCK_ROWS, params)
         if not await self.lock(account_id):
             return None
+        # The parts of its split transactions go with them (the foreign key): first in the log, so an undo
+        # puts them back last.
+        parts = [dict(row) for row in (await self._conn.execute(_SPLITS_OF_ROWS, params)).mappings()]
         gone = [dict(row) for row in (await self._conn.execute(_DELETE_ROWS, params)).mappings()]
         account = (await self._conn.execute(_DELETE, params)).mappings().one()
-        self.deleted_rows = [*(("transactions", row) for row in gone), ("accounts", dict(account))]
+        self.deleted_rows = [
+            *(("transaction_splits", row) for row in parts),
+            *(("transactions", row) for row in gone),
+            ("accounts", dict(account)),
+        ]
         return len(gone)
 
     async def count(self) -> int:

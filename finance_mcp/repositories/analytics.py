@@ -45,7 +45,7 @@ from sqlalchemy import (
 )
 
 from finance_mcp.db.database import Connection
-from finance_mcp.db.models import accounts, transaction_tags, transactions
+from finance_mcp.db.models import accounts, transaction_split_tags, transaction_splits, transaction_tags, transactions
 from finance_mcp.db.types import Money
 from finance_mcp.domain.periods import Interval
 from finance_mcp.domain.transfers import TRANSFER_CATEGORY
@@ -58,6 +58,7 @@ ZERO = Decimal("0.00")
 FUTURE = dt.date(9999, 12, 31)
 
 t = transactions.c
+s = transaction_splits.c
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,54 +166,114 @@ class AnalyticsRepository:
     # ---- statement building ----------------------------------------------------------------------
 
     def _slice(self, index: int, scope: Scope, item: Slice) -> Select[*tuple[Any, ...]]:
-        key, joined = _dimension(item.by)
+        """One slice's totals. Split transactions count as their parts: the plain sums over every row (the
+        same statement as before splits existed, an index-only scan), plus, for each split transaction, its
+        own row taken back out and its parts put in (two small sums over the split rows alone), added up."""
         bucket = _bucket_of(self._conn.dialect, item.bucket) if item.bucket else cast(null(), Date())
-        source = transactions
-        if joined:
-            source = transactions.outerjoin(
-                transaction_tags,
-                and_(transaction_tags.c.transaction_id == t.id, transaction_tags.c.household_id == t.household_id),
+        sums = [self._sums(source, scope, item, bucket) for source in ("rows", "split", "parts")]
+        every = union_all(*sums).subquery()
+        count = func.sum(every.c.count)
+        return (
+            select(
+                literal_column(str(index), Integer()).label("slice"),
+                (cast(every.c.key, String()) if item.by == "account" else every.c.key).label("key"),
+                every.c.bucket,
+                type_coerce(func.sum(every.c.spending), Money()).label("spending"),
+                type_coerce(func.sum(every.c.income), Money()).label("income"),
+                count.label("count"),
             )
+            .group_by(every.c.key, every.c.bucket)
+            .having(count != 0)  # a group that held only split transactions, now counted as their parts
+        )
+
+    def _sums(
+        self, source: Source, scope: Scope, item: Slice, bucket: ColumnElement[dt.date]
+    ) -> Select[*tuple[Any, ...]]:
+        """(key, bucket, spending, income, count) over every row (`rows`), minus the split transactions
+        (`split`: their sums negated, their count subtracted), or over the split parts (`parts`)."""
+        parts = source == "parts"
+        amount = s.amount if parts else t.amount
+        conditions = self._conditions(scope, category=s.category if parts else t.category)
+        if parts:
+            conditions.append(s.household_id == self._household_id)
         rows = (
-            select(key.label("key"), bucket.label("bucket"), t.amount)
-            .select_from(source)
-            .where(*self._conditions(scope), *([t.amount < ZERO] if item.expenses_only else []))
+            select(_key(item.by, source).label("key"), bucket.label("bucket"), amount.label("amount"))
+            .select_from(self._frame(item.by, source))
+            .where(*conditions, *([amount < ZERO] if item.expenses_only else []))
             .subquery()
         )
-        amount = rows.c.amount
+        value = rows.c.amount
         # Expenses only: every row is negative, so the plain sum is the spending and there is no income.
-        spending = func.sum(amount) if item.expenses_only else func.sum(amount).filter(amount < ZERO)
-        income = cast(null(), Money()) if item.expenses_only else func.sum(amount).filter(amount > ZERO)
+        spending: ColumnElement[Any] = func.sum(value) if item.expenses_only else func.sum(value).filter(value < ZERO)
+        income: ColumnElement[Any] = (
+            cast(null(), Money()) if item.expenses_only else func.sum(value).filter(value > ZERO)
+        )
+        count: ColumnElement[Any] = func.count()
+        if source == "split":
+            spending, income, count = -spending, -income, -count
         return select(
-            literal_column(str(index), Integer()).label("slice"),
-            (cast(rows.c.key, String()) if item.by == "account" else rows.c.key).label("key"),
+            rows.c.key,
             rows.c.bucket,
             type_coerce(spending, Money()).label("spending"),
             type_coerce(income, Money()).label("income"),
-            func.count().label("count"),
+            count.label("count"),
         ).group_by(rows.c.key, rows.c.bucket)
 
-    def _conditions(self, scope: Scope) -> list[ColumnElement[bool]]:
+    def _conditions(self, scope: Scope, *, category: ColumnElement[str] = t.category) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = [
             t.household_id == self._household_id,
             t.date >= scope.start,
             t.date <= scope.end,
             # Same as lower(category) != 'transfer', but lower() runs only for eight-character categories.
-            not_(and_(func.length(t.category) == len(TRANSFER_CATEGORY), func.lower(t.category) == TRANSFER_CATEGORY)),
+            not_(and_(func.length(category) == len(TRANSFER_CATEGORY), func.lower(category) == TRANSFER_CATEGORY)),
         ]
         if scope.account_ids is not None:
             conditions.append(t.account_id.in_(scope.account_ids))
         return conditions
 
+    def _frame(self, by: Dimension | None, source: Source) -> Any:
+        """What one source's rows come from: every transaction; the split ones (driven from the split table,
+        so a household without splits reads nothing more); or the parts joined to their transaction. With
+        the tag rows joined when grouping by tag (a part's own)."""
+        if source == "split":
+            split = select(s.transaction_id).where(s.household_id == self._household_id).distinct().subquery()
+            frame = split.join(transactions, t.id == split.c.transaction_id)
+            return _tagged(frame) if by == "tag" else frame
+        return _frame(by, source)
 
-def _dimension(by: Dimension | None) -> tuple[ColumnElement[Any], bool]:
-    """(the raw value grouped by, whether the tag table is joined)."""
+
+Source = Literal["rows", "split", "parts"]
+
+
+def _tagged(frame: Any) -> Any:
+    return frame.outerjoin(
+        transaction_tags,
+        and_(transaction_tags.c.transaction_id == t.id, transaction_tags.c.household_id == t.household_id),
+    )
+
+
+def _frame(by: Dimension | None, source: Source) -> Any:
+    if source == "parts":
+        frame = transaction_splits.join(transactions, and_(t.id == s.transaction_id, t.household_id == s.household_id))
+        if by == "tag":
+            tags = transaction_split_tags.c
+            frame = frame.outerjoin(
+                transaction_split_tags, and_(tags.split_id == s.id, tags.household_id == s.household_id)
+            )
+        return frame
+    return _tagged(transactions) if by == "tag" else transactions
+
+
+def _key(by: Dimension | None, source: Source) -> ColumnElement[Any]:
+    """The raw value grouped by; a part has its own category, derived category and tags."""
     if by is None:
-        return cast(null(), String()), False
+        return cast(null(), String())
+    if source == "parts" and by in ("category", "der_category", "tag"):
+        return {"category": s.category, "der_category": s.der_category, "tag": transaction_split_tags.c.tag}[by]
     if by == "tag":
-        return transaction_tags.c.tag, True
+        return transaction_tags.c.tag
     column = {"category": t.category, "der_category": t.der_category, "merchant": t.merchant, "account": t.account_id}
-    return column[by], False
+    return column[by]
 
 
 def _bucket_of(dialect: str, bucket: Interval) -> ColumnElement[dt.date]:

@@ -25,12 +25,16 @@ from sqlalchemy import (
 )
 
 from finance_mcp.db.database import Connection, as_dicts
-from finance_mcp.db.models import accounts, change_rows, changes, transactions
+from finance_mcp.db.models import accounts, change_rows, changes, transaction_splits, transactions
 from finance_mcp.db.types import Money, UTCDateTime
 from finance_mcp.repositories.accounts import balance_bounds
 from finance_mcp.repositories.change_recorder import TOTALS, Image
 
-TABLES: dict[str, Table] = {"accounts": accounts, "transactions": transactions}
+TABLES: dict[str, Table] = {
+    "accounts": accounts,
+    "transactions": transactions,
+    "transaction_splits": transaction_splits,
+}
 ENTITY_TABLES = {"account": "accounts", "transaction": "transactions"}
 
 

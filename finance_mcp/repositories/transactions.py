@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     ColumnElement,
     RowMapping,
     Select,
@@ -34,8 +35,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from finance_mcp.db.database import Connection, as_dicts
-from finance_mcp.db.models import accounts, change_rows, changes, transaction_tags, transactions
+from finance_mcp.db.models import accounts, change_rows, changes, transaction_splits, transaction_tags, transactions
 from finance_mcp.db.types import Money
+from finance_mcp.domain.currencies import WHOLE_ONLY
 from finance_mcp.domain.quotas import Quotas, row_bytes
 from finance_mcp.repositories.accounts import AccountRepository, balance_bounds
 from finance_mcp.repositories.change_recorder import TOTALS, ChangeRecorder, encode, image
@@ -56,6 +58,7 @@ COLUMNS = (
     transactions.c.der_merchant,
     transactions.c.created_at,
     transactions.c.updated_at,
+    transactions.c.transfer_id,
 )
 SEARCHED = (
     transactions.c.description,
@@ -72,6 +75,21 @@ _GET = select(*COLUMNS).where(*_BY_ID)
 _GET_FOR_UPDATE = _GET.with_for_update()
 # Every column: the row's image for the change log, from the statement that deletes it.
 _DELETE = delete(transactions).where(*_BY_ID).returning(*COLUMNS, transactions.c.created_by)
+_OTHER_LEG = select(*COLUMNS).where(
+    transactions.c.household_id == bindparam("p_household"),
+    transactions.c.transfer_id == bindparam("p_transfer"),
+    transactions.c.id != bindparam("p_id"),
+)
+_OTHER_LEG_FOR_UPDATE = _OTHER_LEG.with_for_update()
+_LINK = (
+    update(transactions)
+    .where(
+        transactions.c.household_id == bindparam("p_household"),
+        transactions.c.id.in_(bindparam("p_ids", expanding=True)),
+    )
+    .values(transfer_id=bindparam("p_transfer"))
+    .returning(*COLUMNS)
+)
 _INSERT_TAGS = insert(transaction_tags)
 _DELETE_TAGS = delete(transaction_tags).where(
     transaction_tags.c.transaction_id == bindparam("p_id"),
@@ -240,6 +258,12 @@ def _logged(stored: Any) -> tuple[Any, Any]:
     return logged, insert(change_rows).from_select(columns, union_all(row, moved)).cte("logged_rows")
 
 
+# Our own constant codes, written into the statement once (no parameters to expand on every create).
+_NOT_WHOLE_ONLY = literal_column(
+    f"accounts.currency NOT IN ({', '.join(repr(code) for code in sorted(WHOLE_ONLY))})", Boolean()
+)
+
+
 def _record_statement(*, limited: bool, logged: bool = False) -> Select[Any]:
     """PostgreSQL's `create_transaction` in one statement, so one round trip and the shortest hold on the
     account's row lock: move the balance and the counters (`balance = balance + :delta`), store the row
@@ -250,6 +274,8 @@ def _record_statement(*, limited: bool, logged: bool = False) -> Select[Any]:
         update(accounts)
         .where(accounts.c.id == bindparam("p_account"), accounts.c.household_id == bindparam("p_household"))
         .where(*(_within_quotas() if limited else ()))
+        # A currency without a minor unit (JPY) takes whole amounts only (domain/currencies.py).
+        .where(or_(bindparam("p_whole", type_=Boolean()), _NOT_WHOLE_ONLY))
         .values(
             balance=accounts.c.balance + bindparam("p_delta", type_=Money()),
             transaction_count=accounts.c.transaction_count + literal_column("1"),
@@ -295,6 +321,10 @@ class Page:
     rows: list[dict[str, Any]]
     more: bool
     total: int | None  # how many match, when the page's own statement could tell (else count them)
+
+
+def _is_whole(amount: Decimal) -> bool:
+    return amount == amount.to_integral_value()
 
 
 def tag_key(tag: str) -> str:
@@ -358,6 +388,7 @@ class TransactionRepository:
         )
         params = dict(zip(_RECORD_BINDS, stored, strict=False))  # both as long as _STORED_COLUMNS
         params["p_tag_keys"] = sorted({tag_key(t) for t in stored[_TAGS]})
+        params["p_whole"] = _is_whole(values["amount"])
         params["p_bytes"] = size
         change = self._log.change if self._log is not None else None
         logged = change is not None
@@ -386,6 +417,10 @@ class TransactionRepository:
         self, account_id: int, values: dict[str, Any], size: int, *, created_by: int, now: dt.datetime, quotas: Quotas
     ) -> tuple[RowMapping, Decimal] | None:
         """`record` on SQLite, where writers are serialised: the quota check is exact."""
+        if not _is_whole(values["amount"]):
+            account = await AccountRepository(self._conn, self._household_id).get(account_id)
+            if account is None or account["currency"] in WHOLE_ONLY:
+                return None
         if quotas.on_rows:
             held_rows, held_bytes = await QuotaUsage(self._conn, self._household_id).totals()
             if (quotas.transactions and held_rows >= quotas.transactions) or (
@@ -415,6 +450,32 @@ class TransactionRepository:
             return (await self._conn.execute(_GET_FOR_UPDATE, params)).mappings().first()
         found = await self._conn.rows(_GET, params)
         return found[0] if found else None
+
+    async def link(self, transaction_ids: Sequence[int], transfer_id: int) -> dict[int, RowMapping]:
+        """Make these rows the legs of transfer `transfer_id`; return them as stored, by id."""
+        params = {"p_household": self._household_id, "p_ids": list(transaction_ids), "p_transfer": transfer_id}
+        rows = (await self._conn.execute(_LINK, params)).mappings().all()
+        return {int(row["id"]): row for row in rows}
+
+    async def unlink(self, transfer_ids: Sequence[int]) -> list[tuple[RowMapping, RowMapping]]:
+        """Make the remaining legs of these transfers plain rows (their pair is gone with its account);
+        return each as it was and as it is."""
+        if not transfer_ids:
+            return []
+        mine = (transactions.c.household_id == self._household_id, transactions.c.transfer_id.in_(transfer_ids))
+        found = (await self._conn.execute(select(*COLUMNS).where(*mine).with_for_update())).mappings().all()
+        if not found:
+            return []
+        unlinked = update(transactions).where(*mine).values(transfer_id=None).returning(*COLUMNS)
+        after = {int(row["id"]): row for row in (await self._conn.execute(unlinked)).mappings().all()}
+        return [(row, after[int(row["id"])]) for row in found]
+
+    async def other_leg(self, transaction_id: int, transfer_id: int, *, for_update: bool = False) -> RowMapping | None:
+        """The other leg of the transfer `transaction_id` is a leg of (None: its pair is gone, e.g. with an
+        account deleted since)."""
+        params = {"p_household": self._household_id, "p_transfer": transfer_id, "p_id": transaction_id}
+        statement = _OTHER_LEG_FOR_UPDATE if for_update else _OTHER_LEG
+        return (await self._conn.execute(statement, params)).mappings().first()
 
     async def update(self, transaction_id: int, values: dict[str, Any], *, now: dt.datetime) -> RowMapping:
         statement = (
@@ -508,9 +569,17 @@ class TransactionRepository:
             conditions.append(t.date >= f.start_date)
         if f.end_date is not None:
             conditions.append(t.date <= f.end_date)
-        for column, value in ((t.category, f.category), (t.der_category, f.der_category)):
+        parts = transaction_splits.c
+        for column, part, value in (
+            (t.category, parts.category, f.category),
+            (t.der_category, parts.der_category, f.der_category),
+        ):
             if value is not None:
-                conditions.append(func.lower(column) == value.lower())
+                # The transaction's own category, or one of its parts' (a split transaction).
+                split = select(parts.transaction_id).where(
+                    parts.household_id == self._household_id, func.lower(part) == value.lower()
+                )
+                conditions.append(or_(func.lower(column) == value.lower(), t.id.in_(split)))
         for column, value in ((t.merchant, f.merchant), (t.der_merchant, f.der_merchant)):
             if value is not None:
                 conditions.append(func.lower(column).like(_like_pattern(value), escape="\\"))

@@ -43,6 +43,7 @@ from finance_mcp.repositories.oauth import OAuthRepository
 from finance_mcp.repositories.oauth_registrations import RegistrationCounts
 from finance_mcp.repositories.quota_usage import QuotaUsage
 from finance_mcp.repositories.signin_attempts import SignInAttemptRepository
+from finance_mcp.repositories.splits import SplitRepository
 from finance_mcp.repositories.toolset_usage import ToolsetUsage
 from finance_mcp.repositories.transactions import TransactionRepository
 
@@ -91,6 +92,7 @@ class UnitOfWork:
     log = _Repository(lambda unit: ChangeRecorder(unit._conn, unit.household_id))
     changes = _Repository(lambda unit: ChangeRepository(unit._conn, unit.household_id))
     transactions = _Repository(lambda unit: TransactionRepository(unit._conn, unit.household_id, log=unit.log))
+    splits = _Repository(lambda unit: SplitRepository(unit._conn, unit.household_id))
     analytics = _Repository(lambda unit: AnalyticsRepository(unit._conn, unit.household_id))
     usage = _Repository(lambda unit: QuotaUsage(unit._conn, unit.household_id))
     api_keys = _Repository(lambda unit: ApiKeyRepository(unit._conn, unit.household_id))

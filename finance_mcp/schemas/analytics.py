@@ -139,6 +139,15 @@ class NetWorthPoint(BaseModel):
     balances: dict[str, Money] = Field(description="Balance of every account, keyed by account id")
 
 
+class ConvertedTotal(BaseModel):
+    """The total in one currency, at rates the caller gave: never computed unless asked for."""
+
+    base_currency: str
+    total: Money
+    rates: dict[str, str] = Field(description="Units of base_currency per one unit of each currency, as given")
+    note: str
+
+
 class NetWorth(BaseModel):
     as_of: dt.date
     accounts: list[AccountBalance]
@@ -151,6 +160,11 @@ class NetWorth(BaseModel):
     )
     note: str = Field(
         default="Transfers move money between accounts and leave the total unchanged; no currency conversion."
+    )
+    converted: ConvertedTotal | None = Field(
+        default=None,
+        exclude_if=lambda converted: converted is None,
+        description="Only when rates were given: the total converted into base_currency at those rates",
     )
 
 

@@ -75,6 +75,15 @@ class TransactionFilter(InputModel):
 # ---- outputs -------------------------------------------------------------------------------------
 
 
+class SplitRead(BaseModel):
+    id: int
+    amount: Money
+    category: str
+    der_category: str | None
+    description: str | None
+    tags: list[str]
+
+
 class TransactionRead(BaseModel):
     id: int
     account_id: int
@@ -89,6 +98,8 @@ class TransactionRead(BaseModel):
     der_merchant: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    transfer_id: int | None = None
+    splits: list[SplitRead] = Field(default_factory=list[SplitRead])
 
 
 class TransactionCreated(BaseModel):
@@ -126,3 +137,7 @@ class TransactionDeleted(BaseModel):
     deleted: Literal[True] = True
     transaction_id: int
     account_balance: Money
+    account_balances: dict[str, Money] = Field(default_factory=dict[str, Money])
+    deleted_transaction_ids: list[int] = Field(
+        default_factory=list[int], description="This one, and a transfer's other leg"
+    )

@@ -40,7 +40,16 @@ from finance_mcp.server.observe import CURRENT_CALL, CallObserver, CallRecord, T
 from finance_mcp.server.sdk_private import registered_tool
 from finance_mcp.server.sessions import SessionsPerPrincipal
 from finance_mcp.server.state import ServerState
-from finance_mcp.server.tools import accounts, analytics, api_keys, changes, households, overview, transactions
+from finance_mcp.server.tools import (
+    accounts,
+    analytics,
+    api_keys,
+    changes,
+    households,
+    overview,
+    transactions,
+    transfers,
+)
 from finance_mcp.services.toolsets import toolsets_in_use
 from finance_mcp.settings import Settings
 
@@ -204,6 +213,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
     overview.register(mcp)
     accounts.register(mcp)
     transactions.register(mcp)
+    transfers.register(mcp)
     analytics.register(mcp)
     changes.register(mcp)
     if settings.api_keys:

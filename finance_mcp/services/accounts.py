@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from finance_mcp.db.database import Database
+from finance_mcp.domain import currencies
 from finance_mcp.domain.errors import Invalid, NotFound
 from finance_mcp.domain.money import format_amount
 from finance_mcp.domain.principals import Permission, Principal
@@ -28,6 +29,7 @@ def to_account(row: Mapping[Any, Any]) -> AccountRead:
 
 async def create_account(db: Database, principal: Principal, data: AccountCreate) -> AccountRead:
     principal.require(Permission.WRITE)
+    currencies.check_amount(data.opening_balance, currencies.check_code(data.currency), field="opening_balance")
     now = dt.datetime.now(dt.UTC)
     async with UnitsOfWork(db).write(principal.household_id) as uow:
         if principal.quotas.accounts:
@@ -121,5 +123,9 @@ async def delete_account(db: Database, principal: Principal, account_id: int) ->
         )
         for table, gone in uow.accounts.deleted_rows:
             uow.log.row(table, gone["id"], image(gone), None)
+        # A transfer with a leg in another account: that leg stays (its money did arrive) as a plain row.
+        legs = {int(gone["transfer_id"]) for _, gone in uow.accounts.deleted_rows if gone.get("transfer_id")}
+        for was, now in await uow.transactions.unlink(sorted(legs)):
+            uow.log.row("transactions", int(was["id"]), image(was), image(now))
         await uow.commit()
     return AccountDeleted(account_id=account_id, transactions_deleted=removed)

@@ -36,6 +36,8 @@ PERMISSION_OF = {
     "create_transactions_batch": Permission.WRITE,
     "update_transaction": Permission.WRITE,
     "delete_transaction": Permission.WRITE,
+    "create_transfer": Permission.WRITE,
+    "split_transaction": Permission.WRITE,
 }
 UNDO = "undo_change"
 NOT_UNDOABLE = "Changes to API keys and members cannot be undone; revoke the key instead (revoke_api_key)."
@@ -247,6 +249,8 @@ async def _put_back(uow: UnitOfWork, row: LoggedRow) -> None:
     retagged = row.after is None or row.after.get("tags") != (row.before or {}).get("tags")
     if row.table_name == "transactions" and row.before is not None and retagged:
         await uow.transactions.set_tags(row.row_id, list(row.before.get("tags") or []))
+    if row.table_name == "transaction_splits" and row.before is not None and retagged:
+        await uow.splits.set_tags(row.row_id, list(row.before.get("tags") or []))
     uow.log.row(row.table_name, row.row_id, row.after, row.before)
 
 

@@ -7,16 +7,18 @@ transactions dated after the day asked for, so only the recent history is read, 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 
 from sqlalchemy import RowMapping
 
 from finance_mcp.db.database import Database
+from finance_mcp.domain.currencies import check_code, convert
 from finance_mcp.domain.errors import Invalid
 from finance_mcp.domain.periods import Interval
 from finance_mcp.domain.principals import Permission, Principal
 from finance_mcp.repositories.unit_of_work import UnitsOfWork
-from finance_mcp.schemas.analytics import AccountBalance, CurrencyTotal, NetWorth, NetWorthPoint
+from finance_mcp.schemas.analytics import AccountBalance, ConvertedTotal, CurrencyTotal, NetWorth, NetWorthPoint
 from finance_mcp.services import periods
 from finance_mcp.services.analytics import ZERO, today
 from finance_mcp.services.periods import ONE_DAY, add_months, check_range
@@ -50,6 +52,8 @@ async def net_worth(
     as_of: dt.date | None = None,
     interval: Interval | None = None,
     history: int | None = None,
+    rates: Mapping[str, Decimal] | None = None,
+    base_currency: str = "USD",
 ) -> NetWorth:
     """Balances at the end of `as_of` (default today, UTC) and, when asked, at the end of each period."""
     principal.require(Permission.READ)
@@ -78,6 +82,7 @@ async def net_worth(
             )
         )
     return NetWorth(
+        converted=_converted(by_currency, rates, base_currency) if rates is not None else None,
         as_of=day,
         accounts=[account.model_copy(update={"balance": balances[-1][account.account_id]}) for account in accounts],
         total=total,
@@ -88,6 +93,31 @@ async def net_worth(
 
 
 Flows = dict[int, list[tuple[dt.date, Decimal]]]
+
+
+def _converted(by_currency: list[CurrencyTotal], rates: Mapping[str, Decimal], base: str) -> ConvertedTotal:
+    """Each currency's total times its rate (base units per unit; the base itself at 1), summed."""
+    check_code(base)
+    for code, rate in rates.items():
+        check_code(code)
+        if rate <= 0:
+            raise Invalid(f"The rate for {code} must be positive (units of {base} per 1 {code}), got {rate}")
+    missing = sorted(c.currency for c in by_currency if c.currency != base and c.currency not in rates)
+    if missing:
+        raise Invalid(
+            f"No rate for {', '.join(missing)}: give rates for every currency of the accounts but the base "
+            f'{base}, as units of {base} per 1 unit, e.g. {{"{missing[0]}": "1.08"}}.'
+        )
+    total = sum(
+        (convert(c.balance, Decimal(1) if c.currency == base else rates[c.currency]) for c in by_currency), ZERO
+    )
+    return ConvertedTotal(
+        base_currency=base,
+        total=total,
+        rates={code: f"{rate:f}" for code, rate in sorted(rates.items())},
+        note=f"Converted into {base} at the rates you gave (each currency's total times its rate, to the cent); "
+        "the per-currency totals are the exact ones.",
+    )
 
 
 def _accounts_and_flows(rows: list[RowMapping]) -> tuple[list[AccountBalance], Flows]:

@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from finance_mcp.db.database import Database
-from finance_mcp.domain.errors import Conflict, FinanceError, Invalid, NotFound
+from finance_mcp.domain import currencies
+from finance_mcp.domain.errors import Conflict, FinanceError, Invalid
 from finance_mcp.domain.money import check_balance, format_amount
 from finance_mcp.domain.principals import Permission, Principal
 from finance_mcp.domain.quotas import row_bytes
@@ -37,19 +38,17 @@ from finance_mcp.schemas.transactions import (
     TransactionUpdated,
 )
 from finance_mcp.services.accounts import account_not_found
+from finance_mcp.services.balances import adjust as _adjust
+from finance_mcp.services.balances import check_room as _check_room
+from finance_mcp.services.splits import SPLIT_TABLE, transaction_not_found, with_splits
+from finance_mcp.services.transfer_legs import Edit, paired_edits
 
 MAX_BATCH = 1000
 MAX_PAGE = 500
 
 
-def transaction_not_found(transaction_id: int) -> NotFound:
-    return NotFound(
-        f"Transaction {transaction_id} was not found in your household; call list_transactions to find the right id."
-    )
-
-
-def to_transaction(row: Mapping[Any, Any]) -> TransactionRead:
-    return TransactionRead.model_validate(dict(row))
+def to_transaction(row: Mapping[Any, Any], parts: Sequence[Mapping[Any, Any]] = ()) -> TransactionRead:
+    return TransactionRead.model_validate(with_splits(row, parts) if parts else dict(row))
 
 
 def query_fingerprint(filters: TransactionFilter) -> str:
@@ -82,15 +81,6 @@ def decode_cursor(cursor: str, filters: TransactionFilter) -> tuple[dt.date, int
     return position
 
 
-async def _adjust(
-    uow: UnitOfWork, account_id: int, delta: Decimal, rows: int, now: dt.datetime, size: int = 0
-) -> Decimal:
-    balance = await uow.accounts.adjust_balance(account_id, delta, rows=rows, size=size, now=now)
-    if balance is None:
-        raise account_not_found(account_id)
-    return check_balance(balance, account_id=account_id)
-
-
 async def record_transaction(
     db: Database, principal: Principal, account_id: int, fields: TransactionFields
 ) -> TransactionCreated:
@@ -105,7 +95,7 @@ async def record_transaction(
             account_id, values, created_by=principal.user_id, now=now, quotas=principal.quotas
         )
         if recorded is None:
-            raise await _why_not_recorded(db, principal, account_id, row_bytes(values))
+            raise await _why_not_recorded(db, principal, account_id, row_bytes(values), fields.amount)
         row, balance = recorded
         # SQLite only, inside its transaction: on PostgreSQL Numeric(15, 2) already refused such a balance.
         check_balance(balance, account_id=account_id)
@@ -117,10 +107,20 @@ def _said(amount: Decimal, category: str, day: dt.date) -> str:
     return f"{format_amount(amount)} ({category}) on {day.isoformat()}"
 
 
-async def _why_not_recorded(db: Database, principal: Principal, account_id: int, size: int) -> FinanceError:
-    """After a refused create (the hot path does not say why): a missing account, else a full quota."""
+async def _why_not_recorded(
+    db: Database, principal: Principal, account_id: int, size: int, amount: Decimal
+) -> FinanceError:
+    """After a refused create (the hot path does not say why): a missing account, an amount its currency
+    cannot hold, else a full quota."""
     async with UnitsOfWork(db).snapshot(principal.household_id) as uow:
-        if not principal.quotas.on_rows or await uow.accounts.get(account_id) is None:
+        account = await uow.accounts.get(account_id)
+        if account is None:
+            return account_not_found(account_id)
+        try:
+            currencies.check_amount(amount, account["currency"])
+        except Invalid as unfit:
+            return unfit
+        if not principal.quotas.on_rows:
             return account_not_found(account_id)
         held_rows, held_bytes = await uow.usage.totals()
     try:
@@ -128,15 +128,6 @@ async def _why_not_recorded(db: Database, principal: Principal, account_id: int,
     except Conflict as full:
         return full
     return Conflict("This household was at one of its limits a moment ago; nothing was changed. Try again.")
-
-
-async def _check_room(uow: UnitOfWork, principal: Principal, *, rows: int, size: int) -> None:
-    """Refuse a write that would take the household beyond its quotas (under the household's lock)."""
-    if not principal.quotas.on_rows:
-        return
-    await uow.usage.lock()
-    held_rows, held_bytes = await uow.usage.totals()
-    principal.quotas.check_rows(held_rows=held_rows, held_bytes=held_bytes, rows=rows, added_bytes=size)
 
 
 async def record_batch(
@@ -151,6 +142,7 @@ async def record_batch(
     values = [{**item.model_dump(), "account_id": account_id} for item in items]
     size = sum(row_bytes(row) for row in values)
     async with UnitsOfWork(db).write(principal.household_id) as uow:
+        await _check_currency(uow, account_id, [item.amount for item in items])
         await _check_room(uow, principal, rows=len(items), size=size)
         balance = await _adjust(uow, account_id, total, len(items), now, size)
         rows = await uow.transactions.add_many(
@@ -172,6 +164,17 @@ async def record_batch(
         total_amount=total,
         account_balance=balance,
     )
+
+
+async def _check_currency(uow: UnitOfWork, account_id: int, amounts: Sequence[Decimal]) -> None:
+    """Amounts with cents, for an account whose currency has none, are refused (domain/currencies.py)."""
+    if all(amount == amount.to_integral_value() for amount in amounts):
+        return
+    account = await uow.accounts.get(account_id)
+    if account is None:
+        raise account_not_found(account_id)
+    for index, amount in enumerate(amounts):
+        currencies.check_amount(amount, account["currency"], field="amount" if len(amounts) == 1 else f"item {index}")
 
 
 async def list_transactions(
@@ -204,6 +207,10 @@ async def list_transactions(
             # A first page that holds every match is its own count: most households never pay for COUNT(*).
             total = len(rows) if after is None and not page.more else await uow.transactions.count(filters)
         note = await _unknown_category_note(uow, filters) if not rows and after is None else None
+        parts = await uow.splits.of([int(row["id"]) for row in rows])
+    for row in rows:
+        if found := parts.get(int(row["id"])):
+            row["splits"] = [dict(part) for part in found]
     # One validation call for the whole page (pydantic's core loops over the rows, not Python).
     next_cursor = encode_cursor(rows[-1], filters) if page.more else None
     return TransactionPage.model_validate(
@@ -234,11 +241,12 @@ async def _unknown_category_note(uow: UnitOfWork, filters: TransactionFilter) ->
 
 async def get_transaction(db: Database, principal: Principal, transaction_id: int) -> TransactionRead:
     principal.require(Permission.READ)
-    async with UnitsOfWork(db).read(principal.household_id) as uow:
+    async with UnitsOfWork(db).snapshot(principal.household_id) as uow:
         row = await uow.transactions.get(transaction_id)
+        parts = (await uow.splits.of([transaction_id])).get(transaction_id, []) if row is not None else []
     if row is None:
         raise transaction_not_found(transaction_id)
-    return to_transaction(row)
+    return to_transaction(row, parts)
 
 
 def _new_values(changes: TransactionUpdate) -> dict[str, Any]:
@@ -251,7 +259,8 @@ def _new_values(changes: TransactionUpdate) -> dict[str, Any]:
 async def update_transaction(
     db: Database, principal: Principal, transaction_id: int, changes: TransactionUpdate
 ) -> TransactionUpdated:
-    """Change any fields, including the date and the account (a move adjusts both balances)."""
+    """Change any fields, including the date and the account (a move adjusts both balances). A transfer's
+    other leg follows (`services/transfer_legs.py`)."""
     principal.require(Permission.WRITE)
     values = _new_values(changes)
     if not values:
@@ -264,27 +273,23 @@ async def update_transaction(
         current = await uow.transactions.get(transaction_id, for_update=True)
         if current is None:
             raise transaction_not_found(transaction_id)
-        old_account, old_amount = int(current["account_id"]), current["amount"]
-        new_account, new_amount = values.get("account_id", old_account), values.get("amount", old_amount)
-        deltas = {old_account: -old_amount}
-        deltas[new_account] = deltas.get(new_account, Decimal(0)) + new_amount
-        counts = {old_account: -1}
-        counts[new_account] = counts.get(new_account, 0) + 1
-        old_size, new_size = row_bytes(current), row_bytes({**current, **values})
-        sizes = {old_account: -old_size}
-        sizes[new_account] = sizes.get(new_account, 0) + new_size
-        if new_size > old_size:
-            await _check_room(uow, principal, rows=0, size=new_size - old_size)
-        balances: dict[str, Decimal] = {}
-        # Fixed lock order (by account id) so two opposite moves cannot deadlock.
-        for account_id in sorted(deltas):
-            if deltas[account_id] or counts[account_id] or sizes[account_id] or account_id == new_account:
-                balances[str(account_id)] = await _adjust(
-                    uow, account_id, deltas[account_id], counts[account_id], now, sizes[account_id]
-                )
-                uow.log.totals(account_id, deltas[account_id], rows=counts[account_id], size=sizes[account_id], now=now)
-        row = await uow.transactions.update(transaction_id, values, now=now)
+        parts = (await uow.splits.of([transaction_id])).get(transaction_id, [])
+        if parts and "amount" in values and values["amount"] != current["amount"]:
+            raise Invalid(
+                f"Transaction {transaction_id} is split into parts that add up to its amount; split it again with "
+                "parts for the new amount first (split_transaction), or remove the split (parts=[])."
+            )
+        if "amount" in values or "account_id" in values:
+            await _check_currency(
+                uow, values.get("account_id", current["account_id"]), [values.get("amount", current["amount"])]
+            )
+        edits: list[Edit] = [(current, values)]
+        if current["transfer_id"] is not None:
+            edits = await paired_edits(uow, current, values)
+        rows, balances = await _apply_edits(uow, principal, edits, now)
         summary = f"Changed {', '.join(sorted(values))} of transaction {transaction_id}"
+        if len(edits) > 1:
+            summary += f" and of the other leg of its transfer (transaction {edits[1][0]['id']})"
         uow.log.describe(
             by=principal,
             tool="update_transaction",
@@ -292,21 +297,69 @@ async def update_transaction(
             entity_type="transaction",
             entity_id=transaction_id,
         )
-        uow.log.row("transactions", transaction_id, image(current), image(row))
         await uow.commit()
-    return TransactionUpdated(transaction=to_transaction(row), account_balances=balances)
+    return TransactionUpdated(transaction=to_transaction(rows[0], parts), account_balances=balances)
+
+
+async def _apply_edits(
+    uow: UnitOfWork, principal: Principal, edits: Sequence[Edit], now: dt.datetime
+) -> tuple[list[Mapping[Any, Any]], dict[str, Decimal]]:
+    """Update the rows and move every touched account by the sum of its rows' moves (in account id order, so
+    two opposite moves cannot deadlock); log each row and each move. The rows as stored, and the balances."""
+    deltas: dict[int, Decimal] = {}
+    counts: dict[int, int] = {}
+    sizes: dict[int, int] = {}
+    landed: set[int] = set()
+    for current, values in edits:
+        old_account, new_account = int(current["account_id"]), int(values.get("account_id", current["account_id"]))
+        deltas[old_account] = deltas.get(old_account, Decimal(0)) - current["amount"]
+        deltas[new_account] = deltas.get(new_account, Decimal(0)) + values.get("amount", current["amount"])
+        counts[old_account] = counts.get(old_account, 0) - 1
+        counts[new_account] = counts.get(new_account, 0) + 1
+        sizes[old_account] = sizes.get(old_account, 0) - row_bytes(current)
+        sizes[new_account] = sizes.get(new_account, 0) + row_bytes({**current, **values})
+        landed.add(new_account)
+    grown = sum(sizes.values())
+    if grown > 0:
+        await _check_room(uow, principal, rows=0, size=grown)
+    balances: dict[str, Decimal] = {}
+    for account_id in sorted(deltas):
+        if deltas[account_id] or counts[account_id] or sizes[account_id] or account_id in landed:
+            balances[str(account_id)] = await _adjust(
+                uow, account_id, deltas[account_id], counts[account_id], now, sizes[account_id]
+            )
+            uow.log.totals(account_id, deltas[account_id], rows=counts[account_id], size=sizes[account_id], now=now)
+    rows: list[Mapping[Any, Any]] = []
+    for current, values in edits:
+        row = await uow.transactions.update(int(current["id"]), values, now=now)
+        uow.log.row("transactions", int(current["id"]), image(current), image(row))
+        rows.append(row)
+    return rows, balances
 
 
 async def delete_transaction(db: Database, principal: Principal, transaction_id: int) -> TransactionDeleted:
+    """Delete a transaction; a transfer leg takes its other leg with it."""
     principal.require(Permission.WRITE)
     now = dt.datetime.now(dt.UTC)
     async with UnitsOfWork(db).write(principal.household_id) as uow:
+        # Its parts go with it (the foreign key): read under the row's lock (the order split_transaction locks
+        # in), and logged first, so an undo puts them back after it.
+        if await uow.transactions.get(transaction_id, for_update=True) is None:
+            raise transaction_not_found(transaction_id)
+        parts = (await uow.splits.of([transaction_id])).get(transaction_id, [])
         removed = await uow.transactions.delete(transaction_id)
         if removed is None:
             raise transaction_not_found(transaction_id)
-        account_id, amount, size, gone = removed
-        balance = await _adjust(uow, account_id, -amount, -1, now, -size)
-        summary = f"Deleted transaction {transaction_id}: {_said(amount, gone['category'], gone['date'])}"
+        gone = [removed]
+        transfer_id = removed[3]["transfer_id"]
+        if transfer_id is not None:
+            other = await uow.transactions.other_leg(transaction_id, int(transfer_id), for_update=True)
+            also = await uow.transactions.delete(int(other["id"])) if other is not None else None
+            gone += [also] if also is not None else []
+        account_id, amount, _, first = removed
+        summary = f"Deleted transaction {transaction_id}: {_said(amount, first['category'], first['date'])}"
+        if len(gone) > 1:
+            summary += f", and transaction {gone[1][3]['id']}, the other leg of its transfer"
         uow.log.describe(
             by=principal,
             tool="delete_transaction",
@@ -314,7 +367,18 @@ async def delete_transaction(db: Database, principal: Principal, transaction_id:
             entity_type="transaction",
             entity_id=transaction_id,
         )
-        uow.log.row("transactions", transaction_id, image(gone), None)
-        uow.log.totals(account_id, -amount, rows=-1, size=-size, now=now)
+        for part in parts:
+            uow.log.row(SPLIT_TABLE, int(part["id"]), image(part), None)
+        for _, _, _, row in gone:
+            uow.log.row("transactions", int(row["id"]), image(row), None)
+        balances: dict[str, Decimal] = {}
+        for leg_account, leg_amount, size, _ in sorted(gone, key=lambda leg: leg[0]):
+            balances[str(leg_account)] = await _adjust(uow, leg_account, -leg_amount, -1, now, -size)
+            uow.log.totals(leg_account, -leg_amount, rows=-1, size=-size, now=now)
         await uow.commit()
-    return TransactionDeleted(transaction_id=transaction_id, account_balance=balance)
+    return TransactionDeleted(
+        transaction_id=transaction_id,
+        account_balance=balances[str(account_id)],
+        account_balances=balances,
+        deleted_transaction_ids=[int(row["id"]) for _, _, _, row in gone],
+    )

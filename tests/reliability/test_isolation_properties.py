@@ -45,7 +45,18 @@ STEPS = int(os.environ.get("RELIABILITY_STEPS", "14"))
 NOT_FOUND = "was not found in your household"
 RESOURCE_NOT_FOUND = -32602
 # Counts for docs/RELIABILITY.md: reported at the end of each run (tests/reliability/tallies.py).
-TALLY = tally("isolation properties", "runs", "steps", "calls", "foreign_probes", "undos", "undos_refused", "replays")
+TALLY = tally(
+    "isolation properties",
+    "runs",
+    "steps",
+    "calls",
+    "foreign_probes",
+    "undos",
+    "undos_refused",
+    "replays",
+    "transfers",
+    "splits",
+)
 
 small_money = st.decimals(min_value=-5000, max_value=5000, places=2, allow_nan=False, allow_infinity=False)
 huge_money = st.decimals(min_value=-(LIMIT - 1), max_value=LIMIT - Decimal("0.01"), places=2)
@@ -76,6 +87,7 @@ class ModelTransaction:
     date: str
     category: str
     description: str
+    transfer_id: int | None = None  # a leg of this transfer (create_transfer)
 
 
 @dataclass
@@ -125,6 +137,7 @@ class HouseholdsMachine(RuleBasedStateMachine):
         self.households = [Household(i) for i in range(HOUSEHOLDS)]
         self.accounts: dict[int, ModelAccount] = {}
         self.transactions: dict[int, ModelTransaction] = {}
+        self.parts: dict[int, tuple[int, Decimal]] = {}  # split part id: (its transaction, its amount)
         # Keyed writes that succeeded: (household, role, tool, arguments with the key, the first answer).
         self.keyed: list[tuple[int, str, str, dict[str, Any], dict[str, Any]]] = []
         self.clients: dict[tuple[int, str], SyncClient] = {}
@@ -185,6 +198,23 @@ class HouseholdsMachine(RuleBasedStateMachine):
         opening = self.accounts[account].opening
         return opening + sum((t.amount for t in self.transactions.values() if t.account == account), Decimal(0))
 
+    def parts_of(self, transaction: int) -> list[tuple[int, Decimal]]:
+        return sorted((i, amount) for i, (owner, amount) in self.parts.items() if owner == transaction)
+
+    def forget(self, transaction: int) -> None:
+        """A transaction deleted, and its parts with it."""
+        del self.transactions[transaction]
+        for ident in [i for i, (owner, _) in self.parts.items() if owner == transaction]:
+            del self.parts[ident]
+
+    def other_leg(self, transaction: int) -> int | None:
+        """The other leg of the transfer `transaction` is a leg of, while both exist."""
+        transfer_id = self.transactions[transaction].transfer_id
+        if transfer_id is None:
+            return None
+        others = [i for i, t in self.transactions.items() if t.transfer_id == transfer_id and i != transaction]
+        return others[0] if others else None
+
     def balance_without(self, transaction: int) -> Decimal:
         row = self.transactions[transaction]
         return self.balance(row.account) - row.amount
@@ -192,6 +222,11 @@ class HouseholdsMachine(RuleBasedStateMachine):
     def expect_refusal(self, answer: Any, role: str) -> None:
         assert isinstance(answer, str), f"a {role} was allowed: {answer}"
         assert f"Your role ({role}) does not allow" in answer, answer
+
+    @staticmethod
+    def expect_said(answer: Any, reason: str) -> None:
+        assert isinstance(answer, str), f"refusal expected ({reason}): {answer}"
+        assert reason in answer, answer
 
     def expect_out_of_range(self, answer: Any) -> None:
         assert isinstance(answer, str), f"a balance beyond 10^13 was accepted: {answer}"
@@ -212,7 +247,13 @@ class HouseholdsMachine(RuleBasedStateMachine):
 
     def remember(self, household: int, row: dict[str, Any]) -> None:
         self.transactions[int(row["id"])] = ModelTransaction(
-            household, int(row["account_id"]), Decimal(row["amount"]), row["date"], row["category"], row["description"]
+            household,
+            int(row["account_id"]),
+            Decimal(row["amount"]),
+            row["date"],
+            row["category"],
+            row["description"],
+            row.get("transfer_id"),
         )
         self.probe_everywhere(transaction=int(row["id"]))
 
@@ -318,13 +359,29 @@ class HouseholdsMachine(RuleBasedStateMachine):
             return self.expect_refusal(answer, role)
         new_amount = amount if amount is not None else row.amount
         new_account = target if target is not None else row.account
+        if amount is not None and amount != row.amount and self.parts_of(ident):
+            self.expect_said(answer, "split it again with parts for the new amount")
+            return None
+        other = self.other_leg(ident)
+        partner = self.transactions[other] if other is not None else None
+        if partner is not None and new_account == partner.account:
+            self.expect_said(answer, "holds the other leg")
+            return None
+        if partner is not None and amount is not None and (amount == 0 or (amount > 0) != (row.amount > 0)):
+            self.expect_said(answer, "its amount stays")
+            return None
         after = {row.account: self.balance(row.account) - row.amount}
         after[new_account] = after.get(new_account, self.balance(new_account)) + new_amount
+        if partner is not None and partner.amount != -new_amount:  # one currency: the other leg mirrors it
+            after[partner.account] = after.get(partner.account, self.balance(partner.account)) - new_amount
+            after[partner.account] -= partner.amount
         if not self.fits(*after.values()):
             return self.expect_out_of_range(answer)
         assert isinstance(answer, dict), answer
         row.amount, row.account, row.description = new_amount, new_account, changes["description"]
         row.date = changes.get("date", row.date)
+        if partner is not None:
+            partner.amount, partner.date = -new_amount, row.date
         for account_id, balance in answer["account_balances"].items():
             assert balance == money(self.balance(int(account_id))), (account_id, balance)
         return None
@@ -337,11 +394,100 @@ class HouseholdsMachine(RuleBasedStateMachine):
         answer = self.call(row.household, role, "delete_transaction", transaction_id=ident)
         if role not in WRITERS:
             return self.expect_refusal(answer, role)
-        if not self.fits(self.balance(row.account) - row.amount):
+        gone = [ident] + ([other] if (other := self.other_leg(ident)) is not None else [])
+        after: dict[int, Decimal] = {}
+        for leg in gone:
+            leg_row = self.transactions[leg]
+            after[leg_row.account] = after.get(leg_row.account, self.balance(leg_row.account)) - leg_row.amount
+        if not self.fits(*after.values()):
             return self.expect_out_of_range(answer)
         assert isinstance(answer, dict), answer
-        del self.transactions[ident]
+        assert answer["deleted_transaction_ids"] == gone, answer
+        for leg in gone:
+            self.forget(leg)
         assert answer["account_balance"] == money(self.balance(row.account))
+        for account_id, balance in answer["account_balances"].items():
+            assert balance == money(self.balance(int(account_id))), (account_id, balance)
+        return None
+
+    @precondition(lambda self: self.transactions)
+    @rule(
+        pick=picks,
+        role=roles,
+        shares=st.lists(st.integers(1, 5), min_size=0, max_size=4),
+        off=st.sampled_from([0, 0, 0, 1, -1]),
+    )
+    def split_transaction(self, pick: int, role: str, shares: list[int], off: int) -> None:
+        """Split a transaction into parts in these proportions (off by a cent, sometimes), or remove its split."""
+        ident = sorted(self.transactions)[pick % len(self.transactions)]
+        row = self.transactions[ident]
+        cents = int(row.amount * 100)
+        amounts = [Decimal(cents * share // sum(shares)) / 100 for share in shares[:-1]] if shares else []
+        if shares:
+            amounts.append(row.amount - sum(amounts, Decimal(0)) + Decimal(off) / 100)
+        marker = self.households[row.household].marker
+        parts = [{"amount": money(a), "category": f"{marker} part {n}"} for n, a in enumerate(amounts)]
+        answer = self.call(row.household, role, "split_transaction", transaction_id=ident, parts=parts)
+        if role not in WRITERS:
+            return self.expect_refusal(answer, role)
+        if len(parts) == 1:
+            return self.expect_said(answer, "2 to 50 parts, got 1")
+        if row.transfer_id is not None:
+            return self.expect_said(answer, "a transfer cannot be split")
+        if not parts and not self.parts_of(ident):
+            return self.expect_said(answer, "is not split")
+        if parts and sum(amounts, Decimal(0)) != row.amount:
+            return self.expect_said(answer, "they are off by 0.01")
+        assert isinstance(answer, dict), answer
+        for gone, _ in self.parts_of(ident):
+            del self.parts[gone]
+        for part in answer["transaction"]["splits"]:
+            self.parts[int(part["id"])] = (ident, Decimal(part["amount"]))
+        assert [Decimal(p["amount"]) for p in answer["transaction"]["splits"]] == amounts, answer
+        TALLY["splits"] += 1
+        return None
+
+    @precondition(lambda self: self.accounts)
+    @rule(pick=picks, to=picks, role=roles, amount=amounts, day=days)
+    def create_transfer(self, pick: int, to: int, role: str, amount: Decimal, day: Any) -> None:
+        """Money moved between two accounts of one household: two linked legs (or one account: refused)."""
+        source = sorted(self.accounts)[pick % len(self.accounts)]
+        household = self.accounts[source].household
+        others = [account for account in self.accounts_of(household) if account != source] or [source]
+        target = others[to % len(others)]
+        amount = abs(amount)
+        fields = self.new_fields(household, amount, day)
+        answer = self.call(
+            household,
+            role,
+            "create_transfer",
+            from_account_id=source,
+            to_account_id=target,
+            amount=fields["amount"],
+            date=fields["date"],
+            description=fields["description"],
+        )
+        if role not in WRITERS:
+            return self.expect_refusal(answer, role)
+        if amount == 0:
+            self.expect_said(answer, "must be positive")
+            return None
+        if source == target:
+            self.expect_said(answer, "the same account")
+            return None
+        if not self.fits(self.balance(source) - amount, self.balance(target) + amount):
+            return self.expect_out_of_range(answer)
+        assert isinstance(answer, dict), answer
+        out, into = answer["from_transaction"], answer["to_transaction"]
+        assert out["transfer_id"] == into["transfer_id"] == answer["transfer_id"] == out["id"], answer
+        assert (out["amount"], into["amount"]) == (money(-amount), money(amount)), answer
+        TALLY["transfers"] += 1
+        self.remember(household, out)
+        self.remember(household, into)
+        assert answer["account_balances"] == {
+            str(source): money(self.balance(source)),
+            str(target): money(self.balance(target)),
+        }, answer
         return None
 
     @precondition(lambda self: self.accounts)
@@ -368,8 +514,12 @@ class HouseholdsMachine(RuleBasedStateMachine):
         assert isinstance(answer, dict), answer
         gone = self.transactions_of(household, account)
         assert answer["transactions_deleted"] == len(gone)
+        parted = {self.transactions[ident].transfer_id for ident in gone} - {None}
         for ident in gone:
-            del self.transactions[ident]
+            self.forget(ident)
+        for row in self.transactions.values():  # a leg whose pair went with the account: now a plain row
+            if row.transfer_id in parted:
+                row.transfer_id = None
         del self.accounts[account]
         return None
 
@@ -429,6 +579,11 @@ class HouseholdsMachine(RuleBasedStateMachine):
     def put_back(self, household: int, row: dict[str, Any]) -> None:
         """The model's side of an undo: the row as the log's before-image has it."""
         ident, before = int(row["row_id"]), row["before"]
+        if row["table"] == "transaction_splits":
+            if before is None:
+                del self.parts[ident]
+            else:
+                self.parts[ident] = (int(before["transaction_id"]), Decimal(before["amount"]))
         if row["table"] == "transactions":
             if before is None:
                 del self.transactions[ident]
@@ -440,6 +595,7 @@ class HouseholdsMachine(RuleBasedStateMachine):
                     before["date"],
                     before["category"],
                     before["description"],
+                    before.get("transfer_id"),
                 )
         elif row["table"] == "accounts":
             if before is None:
@@ -492,12 +648,34 @@ class HouseholdsMachine(RuleBasedStateMachine):
                     expected.date,
                 ), ident
                 assert row["description"] == expected.description
+                assert row["transfer_id"] == expected.transfer_id, ident
+                parts = [(int(p["id"]), Decimal(p["amount"])) for p in row["splits"]]
+                assert parts == self.parts_of(ident), ident
+                assert not parts or sum((amount for _, amount in parts), Decimal(0)) == Decimal(row["amount"]), row
+            self.transfers_are_pairs(household, rows)
             for account in listed["accounts"]:
                 recorded = [Decimal(r["amount"]) for r in rows.values() if r["account_id"] == account["id"]]
                 opening = Decimal(account["opening_balance"])
                 assert Decimal(account["balance"]) == opening + sum(recorded, Decimal(0)), account
                 assert account["balance"] == money(self.balance(account["id"])), account
                 assert account["name"] == self.accounts[account["id"]].name
+
+    @staticmethod
+    def transfers_are_pairs(household: int, rows: dict[int, dict[str, Any]]) -> None:
+        """Both legs of a transfer cancel out (one currency), share a date and sit in two accounts; a leg is
+        alone only when its pair went with a deleted account."""
+        legs: dict[int, list[dict[str, Any]]] = {}
+        for row in rows.values():
+            if row["transfer_id"] is not None:
+                legs.setdefault(int(row["transfer_id"]), []).append(row)
+        for transfer_id, pair in legs.items():
+            assert len(pair) <= 2, (household, transfer_id, pair)
+            assert all(leg["category"] == "transfer" for leg in pair), pair
+            if len(pair) == 2:
+                out, into = pair
+                assert Decimal(out["amount"]) == -Decimal(into["amount"]) != 0, pair
+                assert out["date"] == into["date"], pair
+                assert out["account_id"] != into["account_id"], pair
 
     def all_transactions(self, household: int, role: str) -> dict[int, dict[str, Any]]:
         rows: dict[int, dict[str, Any]] = {}

@@ -17,6 +17,16 @@ ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
+class Part:
+    """One part of a split row: it counts instead of the row, with the row's account, date and merchant."""
+
+    amount: Decimal
+    category: str
+    der_category: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Row:
     account_id: int
     amount: Decimal
@@ -25,6 +35,18 @@ class Row:
     merchant: str | None = None
     der_category: str | None = None
     tags: tuple[str, ...] = ()
+    parts: tuple[Part, ...] = ()
+
+
+def as_counted(rows: Iterable[Row]) -> list[Row]:
+    """What analytics count: each row, or each part of a split row in its place (never both)."""
+    found: list[Row] = []
+    for r in rows:
+        if not r.parts:
+            found.append(r)
+        for p in r.parts:
+            found.append(Row(r.account_id, p.amount, r.date, p.category, r.merchant, p.der_category, p.tags))
+    return found
 
 
 @dataclass(frozen=True)
@@ -47,7 +69,7 @@ def counted(
     """The rows a total covers: in the dates, not a transfer, in the accounts and categories asked for."""
     return [
         r
-        for r in rows
+        for r in as_counted(rows)
         if start <= r.date <= end
         and r.category.lower() != "transfer"
         and (account_ids is None or r.account_id in account_ids)

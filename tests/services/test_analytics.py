@@ -24,8 +24,10 @@ from finance_mcp.db.database import Database, SqliteDatabase
 from finance_mcp.domain.errors import Invalid, NotFound, PermissionDenied
 from finance_mcp.domain.principals import Principal, Role
 from finance_mcp.schemas.accounts import AccountCreate
+from finance_mcp.schemas.splits import SplitPart
 from finance_mcp.schemas.transactions import TransactionFilter
-from finance_mcp.services import accounts, analytics, net_worth, reports, transactions
+from finance_mcp.schemas.transfers import TransferCreate
+from finance_mcp.services import accounts, analytics, net_worth, reports, splits, transactions, transfers
 from tests.services import analytics_reference as ref
 from tests.services.helpers import MakePrincipal, item, open_account, record
 
@@ -49,11 +51,26 @@ transaction = st.tuples(
     st.sampled_from(MERCHANTS),
     st.sampled_from(DER_CATEGORIES),
     st.lists(st.sampled_from(TAGS), unique=True, max_size=3),
+    # Split into parts (category, derived category, own tags or the row's, cents; the last part takes the rest).
+    st.none()
+    | st.lists(
+        st.tuples(
+            st.sampled_from(CATEGORIES),
+            st.sampled_from(DER_CATEGORIES),
+            st.none() | st.lists(st.sampled_from(TAGS), unique=True, max_size=2),
+            st.integers(-50_000, 50_000),
+        ),
+        min_size=2,
+        max_size=3,
+    ),
 )
+# Transfers between the household's accounts (from, to, cents, day): two linked legs analytics never count.
+transfer = st.tuples(st.integers(0, 2), st.integers(0, 2), st.integers(1, 10**7), st.dates(FIRST_DAY, LAST_DAY))
 household_data = st.fixed_dictionaries(
     {
         "openings": st.lists(st.integers(-(10**8), 10**8), min_size=1, max_size=3),
         "rows": st.lists(transaction, max_size=30),
+        "transfers": st.lists(transfer, max_size=3),
     }
 )
 query_days = st.dates(dt.date(2023, 12, 1), dt.date(2024, 3, 31))
@@ -85,14 +102,40 @@ async def load(db: Database, make_principal: MakePrincipal, data: dict[str, Any]
         accounts[made.id] = ref.Account(made.id, made.name, made.opening_balance)
     ids = list(accounts)
     rows = [
-        ref.Row(ids[i % len(ids)], money(c), day, category, merchant, der, tuple(tags))
-        for i, c, day, category, merchant, der, tags in data["rows"]
+        ref.Row(ids[i % len(ids)], money(c), day, category, merchant, der, tuple(tags), _parts(money(c), tags, parts))
+        for i, c, day, category, merchant, der, tags, parts in data["rows"]
     ]
     await store(db, me, rows)
+    for source, target, c, day in data["transfers"]:
+        if ids[source % len(ids)] != ids[target % len(ids)]:
+            made = await transfers.create_transfer(
+                db,
+                me,
+                TransferCreate(
+                    from_account_id=ids[source % len(ids)],
+                    to_account_id=ids[target % len(ids)],
+                    amount=money(c),
+                    date=day,
+                ),
+            )
+            for leg in (made.from_transaction, made.to_transaction):
+                rows.append(ref.Row(leg.account_id, leg.amount, leg.date, leg.category))
     noise_account = await open_account(db, noise, "777.77")
     if rows:
         await transactions.record_batch(db, noise, noise_account.id, [_fields(row) for row in rows])
     return Household(me, accounts, rows)
+
+
+def _parts(amount: Decimal, tags: list[str], specs: list[Any] | None) -> tuple[ref.Part, ...]:
+    """A split's parts: the last takes whatever makes them add up to the amount exactly."""
+    if specs is None:
+        return ()
+    amounts = [money(c) for *_, c in specs[:-1]]
+    amounts.append(amount - sum(amounts, Decimal("0.00")))
+    return tuple(
+        ref.Part(part_amount, category, der, tuple(tags if own is None else own))
+        for part_amount, (category, der, own, _) in zip(amounts, specs, strict=True)
+    )
 
 
 def _fields(row: ref.Row) -> Any:
@@ -107,7 +150,19 @@ async def store(db: Database, principal: Principal, rows: list[ref.Row]) -> None
     for row in rows:
         by_account.setdefault(row.account_id, []).append(row)
     for account_id, own in by_account.items():
-        await transactions.record_batch(db, principal, account_id, [_fields(row) for row in own])
+        stored = await transactions.record_batch(db, principal, account_id, [_fields(row) for row in own])
+        for row, made in zip(own, stored.transactions, strict=True):
+            if row.parts:
+                parts = [
+                    SplitPart(
+                        amount=p.amount,
+                        category=p.category,
+                        der_category=p.der_category,
+                        tags=list(p.tags) if p.tags != row.tags else None,
+                    )
+                    for p in row.parts
+                ]
+                await splits.split_transaction(db, principal, made.id, parts)
 
 
 def dumped(model: Any) -> Any:

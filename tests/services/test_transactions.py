@@ -88,7 +88,13 @@ async def test_deleting_a_transaction_restores_the_balance(db: Database, make_pr
 
     deleted = await transactions.delete_transaction(db, me, expense.id)
 
-    assert deleted.model_dump() == {"deleted": True, "transaction_id": expense.id, "account_balance": "1000.00"}
+    assert deleted.model_dump() == {
+        "deleted": True,
+        "transaction_id": expense.id,
+        "account_balance": "1000.00",
+        "account_balances": {str(account.id): "1000.00"},
+        "deleted_transaction_ids": [expense.id],
+    }
     assert await balance_of(db, me, account.id) == Decimal("1000.00")
 
 
@@ -136,6 +142,8 @@ async def test_a_recorded_transaction_keeps_every_field(db: Database, make_princ
         "tags": ["Morning", "treat"],
         "der_category": "Food & Drink",
         "der_merchant": "BLUE BOTTLE COFFEE",
+        "transfer_id": None,
+        "splits": [],
     }
     assert created.created_at.tzinfo == dt.UTC
     assert await transactions.get_transaction(db, me, created.id) == created

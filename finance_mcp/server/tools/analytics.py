@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
@@ -17,6 +18,7 @@ from finance_mcp.schemas.analytics import (
     SpendingSummary,
     TopMerchants,
 )
+from finance_mcp.schemas.common import Currency
 from finance_mcp.server.tools import READ, CurrentPrincipal, Db, tool
 from finance_mcp.services import analytics
 from finance_mcp.services import net_worth as net_worth_service
@@ -28,6 +30,7 @@ AccountIds = Annotated[
     list[Annotated[int, Field(ge=1)]] | None,
     Field(max_length=analytics.MAX_ACCOUNT_FILTER, description="Only these accounts (ids from list_accounts)"),
 ]
+Rate = Annotated[Decimal, Field(gt=0, max_digits=24, decimal_places=12, allow_inf_nan=False)]
 CategoryName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
@@ -86,14 +89,26 @@ def register(mcp: MCPServer) -> None:
         periods: Annotated[
             int | None, Field(ge=1, le=MAX_DAYS, description="How many periods of history (default 12)")
         ] = None,
+        rates: Annotated[
+            dict[Currency, Rate] | None,
+            Field(
+                max_length=200,
+                description="Only to convert: units of base_currency per 1 unit of each other currency, "
+                'e.g. {"EUR": "1.08"}',
+            ),
+        ] = None,
+        base_currency: Annotated[Currency, Field(description="The currency rates convert into")] = "USD",
     ) -> NetWorth:
         """Every account's balance at a date and their total (assets minus debts), per currency too.
 
         Give interval and/or periods for a history: the balances at the end of each period, the last
         period ending at as_of. A balance is the opening balance plus every transaction dated on or
-        before the day, transfers included. For today's balances alone, list_accounts is enough.
+        before the day, transfers included. Totals stay per currency; with rates, the result also has
+        the total converted into base_currency at those rates. For today's balances, list_accounts.
         """
-        return await net_worth_service.net_worth(db, principal, as_of=as_of, interval=interval, history=periods)
+        return await net_worth_service.net_worth(
+            db, principal, as_of=as_of, interval=interval, history=periods, rates=rates, base_currency=base_currency
+        )
 
     @tool(mcp, title="Top merchants", annotations=READ)
     async def top_merchants(
