@@ -49,6 +49,17 @@ def test_another_tool_names_a_shared_shape_in_words_instead_of_repeating_it() ->
     assert published["required"] == ["transactions", "total"]
 
 
+def test_a_shape_used_only_inside_a_named_one_goes_with_it() -> None:
+    part = {"type": "object", "properties": {"amount": {"type": "string"}}}
+    row = {**ROW, "properties": {**ROW["properties"], "parts": {"type": "array", "items": {"$ref": "#/$defs/Part"}}}}
+    page = {**PAGE, "$defs": {**PAGE["$defs"], "TransactionRead": row, "Part": part}}
+
+    published = result_schema(page, tool="list_transactions")
+
+    assert published is not None
+    assert set(published["$defs"]) == {"Cursor"}
+
+
 def test_a_result_that_is_a_shared_shape_is_named_whole() -> None:
     _owner, words = SHAPES["TransactionRead"]
     assert result_schema(ROW, tool="update_transaction") == {"type": "object", "description": words, "properties": {}}

@@ -30,7 +30,7 @@ SHAPES: dict[str, tuple[str, str]] = {
 _NESTED_NOISE = frozenset({"description", "pattern", "format", "default", "required"})
 # An argument shape another tool takes field by field, and that tool: elsewhere its fields keep their
 # types and bounds, and their descriptions are that tool's.
-ARGUMENT_SHAPES: dict[str, str] = {"TransactionFields": "create_transaction"}
+ARGUMENT_SHAPES: dict[str, str] = {"TransactionFields": "create_transaction", "SplitPart": "create_transaction"}
 
 
 def arguments_schema(schema: dict[str, Any], *, tool: str) -> dict[str, Any]:
@@ -65,9 +65,28 @@ def result_schema(schema: dict[str, Any] | None, *, tool: str) -> dict[str, Any]
         published["properties"] = {
             name: _named(_top_level(field), named) for name, field in cast(dict[str, Any], properties).items()
         }
-    if kept := {name: _named(_plain(body), named) for name, body in defs.items() if name not in named}:
+    kept = {name: _named(_plain(body), named) for name, body in defs.items() if name not in named}
+    if kept := {name: body for name, body in kept.items() if name in _referenced(published, kept)}:
         published["$defs"] = kept
     return published
+
+
+def _referenced(schema: dict[str, Any], defs: dict[str, Any]) -> set[str]:
+    """The `$defs` names reachable from `schema`: a shape used only inside a named one goes with it."""
+    found: set[str] = set()
+    pending: list[Any] = [schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(cast(list[Any], node))
+        elif isinstance(node, dict):
+            node = cast(dict[str, Any], node)
+            ref = node.get("$ref")
+            if isinstance(ref, str) and (name := ref.removeprefix("#/$defs/")) in defs and name not in found:
+                found.add(name)
+                pending.append(defs[name])
+            pending.extend(value for key, value in node.items() if key != "$ref")
+    return found
 
 
 def _named(schema: Any, named: set[str]) -> Any:
