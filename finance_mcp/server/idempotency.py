@@ -47,12 +47,12 @@ IdempotencyKey = Annotated[
     Field(
         min_length=1,
         max_length=200,
-        description="A new UUID per request: a retry with it (24 h) returns the first result, writes nothing",
+        description="A new UUID per request; a retry with it returns the first result and writes nothing",
     ),
 ]
 REPLAYED_SCHEMA = {
     "type": "boolean",
-    "description": "True when this repeats an earlier call's result (same idempotency_key)",
+    "description": "Only on a retry: the first call's result",
 }
 
 

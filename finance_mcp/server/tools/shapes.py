@@ -60,7 +60,8 @@ def result_schema(schema: dict[str, Any] | None, *, tool: str) -> dict[str, Any]
     schema = {key: value for key, value in schema.items() if key != "title"}
     defs = cast(dict[str, Any], schema.get("$defs", {}))
     named = {name for name in defs if name in SHAPES and SHAPES[name][0] != tool}
-    published = {key: value for key, value in schema.items() if key not in ("$defs", "properties")}
+    # `required` goes too: a result's fields are all there unless their description says "only when".
+    published = {key: value for key, value in schema.items() if key not in ("$defs", "properties", "required")}
     if isinstance(properties := schema.get("properties"), dict):
         published["properties"] = {
             name: _named(_top_level(field), named) for name, field in cast(dict[str, Any], properties).items()
