@@ -69,10 +69,7 @@ class SpendingSummary(BaseModel):
     period: Period
     filters: Filters
     group_by: GroupBy
-    totals: Totals = Field(
-        description="The whole period; with group_by=tag a transaction with several tags is in several groups "
-        "but counted once here"
-    )
+    totals: Totals = Field(description="The whole period (with group_by=tag, a row with several tags counts once here)")
     groups: list[SpendingGroup] = Field(description="Largest spending first, then largest income")
     group_count: int = Field(description="How many groups there are in all (groups may be cut by limit)")
     other: Totals | None = Field(description="The groups left out by limit, added together; null when none")
@@ -155,8 +152,7 @@ class NetWorth(BaseModel):
     by_currency: list[CurrencyTotal]
     interval: Interval | None
     history: list[NetWorthPoint] = Field(
-        description="Balance at the end of each period, oldest first; the last period ends at as_of. "
-        "Empty unless interval or periods was given"
+        description="Balances at each period's end, oldest first, the last at as_of; empty without interval or periods"
     )
     note: str = Field(
         default="Transfers move money between accounts and leave the total unchanged; no currency conversion."

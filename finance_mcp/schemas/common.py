@@ -77,8 +77,7 @@ AmountIn = Annotated[
         max_digits=15,
         decimal_places=2,
         allow_inf_nan=False,
-        description='Exact amount, at most 2 decimal places, as a string ("-12.50") or number. '
-        "Negative = expense/withdrawal, positive = income/deposit.",
+        description='Exact amount as a string, e.g. "-12.50": negative = money out, positive = money in',
     ),
 ]
 
@@ -160,7 +159,7 @@ def _unique_tags(tags: list[str] | None) -> list[str] | None:
 
 Tags = Annotated[
     list[Tag] | None,
-    Field(max_length=50, description='Labels, matched exactly and case-insensitively, e.g. ["food", "trip"]'),
+    Field(max_length=50, description='Labels (any case), e.g. ["food", "trip"]'),
     AfterValidator(_unique_tags),
 ]
 
@@ -193,8 +192,7 @@ NotConfirmed = Annotated[
     Field(
         default=None,
         exclude_if=_absent,
-        description="Present only when the person was asked to confirm and declined, or closed the question "
-        "(cancelled): nothing was changed",
+        description="Only when the person was asked and said no or closed the question: nothing was changed",
     ),
 ]
 """Added to the result of a destructive tool; omitted from results where nobody said no, so they stay as in v1."""

@@ -47,12 +47,12 @@ IdempotencyKey = Annotated[
     Field(
         min_length=1,
         max_length=200,
-        description="A new UUID per request; a retry with it returns the first result and writes nothing",
+        description="A new UUID per request; resend it on a retry",
     ),
 ]
 REPLAYED_SCHEMA = {
     "type": "boolean",
-    "description": "Only on a retry: the first call's result",
+    "description": "Only on a retry",
 }
 
 

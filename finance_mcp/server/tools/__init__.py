@@ -18,7 +18,7 @@ from finance_mcp.server.errors import translate_tool_errors
 from finance_mcp.server.idempotency import KEY as IDEMPOTENCY_KEY
 from finance_mcp.server.idempotency import guarded, publish_replayed
 from finance_mcp.server.sdk_private import registered_tool
-from finance_mcp.server.tools.shapes import arguments_schema, result_schema
+from finance_mcp.server.tools.shapes import FIELDS_AS, arguments_schema, described_once, result_schema
 
 CurrentPrincipal = Annotated[Principal, Resolve(current_principal)]
 Db = Annotated[Database, Resolve(database)]
@@ -59,7 +59,8 @@ def refuse_unknown_arguments(mcp: MCPServer, name: str) -> None:
     arguments = registered.fn_metadata.arg_model
     arguments.model_config["extra"] = "forbid"
     arguments.model_rebuild(force=True)
-    registered.parameters = arguments_schema(compact_schema(arguments.model_json_schema(by_alias=True)), tool=name)
+    parameters = arguments_schema(compact_schema(arguments.model_json_schema(by_alias=True)), tool=name)
+    registered.parameters = described_once(parameters, registered_tool(mcp, FIELDS_AS.get(name, name)), tool=name)
     registered.fn_metadata.arg_model = null_means_default(arguments)
     # The published schema only: results are still validated against the output model itself.
     output_schema = compact_schema(result_schema(registered.fn_metadata.output_schema, tool=name))

@@ -63,10 +63,7 @@ def register(mcp: MCPServer) -> None:
         currency: Currency = "USD",
         opening_balance: Annotated[
             AmountIn,
-            Field(
-                description="Balance before any recorded transaction, at most 2 decimal places, as a string; "
-                'negative for debts, e.g. "-1200.00"'
-            ),
+            Field(description='Balance before any transaction, as a string; negative for debts, e.g. "-1200.00"'),
         ] = Decimal("0"),
     ) -> AccountRead:
         """Create an account (bank account, card, loan, cash...) in the household.
@@ -117,10 +114,9 @@ def register(mcp: MCPServer) -> None:
     ) -> AccountDeleted:
         """Delete an account AND all of its transactions. undo_change (see list_changes) can put them back.
 
-        Needs the admin or owner role. When your client supports elicitation the server asks the person
-        itself, naming the account and how many transactions go; otherwise confirm with them first (see
-        list_transactions with account_id for the count). If they say no, the result has deleted=false and
-        not_confirmed, and nothing was deleted.
+        Needs admin or owner. With elicitation the server asks the person itself; otherwise confirm with
+        them first (list_transactions with account_id and limit=0 counts what goes). If they say no,
+        deleted=false and nothing was deleted.
         """
         if (refused := refusal(confirmation)) is not None:
             return AccountDeleted(

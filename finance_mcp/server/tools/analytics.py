@@ -25,7 +25,7 @@ from finance_mcp.services import net_worth as net_worth_service
 from finance_mcp.services.periods import MAX_DAYS
 
 StartDate = Annotated[dt.date, Field(description="First day counted, inclusive (YYYY-MM-DD)")]
-EndDate = Annotated[dt.date, Field(description="Last day counted, inclusive (YYYY-MM-DD); at most ~10 years on")]
+EndDate = Annotated[dt.date, Field(description="Last day counted, inclusive; at most ~10 years on")]
 AccountIds = Annotated[
     list[Annotated[int, Field(ge=1)]] | None,
     Field(max_length=analytics.MAX_ACCOUNT_FILTER, description="Only these accounts (ids from list_accounts)"),
@@ -50,10 +50,9 @@ def register(mcp: MCPServer) -> None:
     ) -> SpendingSummary:
         """Total spending between two dates by category, der_category, merchant, account, tag or month.
 
-        Each group has its spending (money out, positive), income, net, transaction count and share of the
-        period's spending; largest spending first. Categories and merchants are grouped in any case.
-        Transfers (category 'transfer', any case) are not spending or income. To see the transactions
-        behind a group, call list_transactions with the same dates and that category or merchant.
+        Each group has its spending (money out, positive), income, net, count and share of the period's
+        spending; largest spending first; names grouped in any case; transfers are never counted. The
+        rows behind a group: list_transactions with the same dates and that category or merchant.
         """
         return await analytics.spending_summary(
             db, principal, start=start_date, end=end_date, group_by=group_by,
@@ -71,10 +70,9 @@ def register(mcp: MCPServer) -> None:
     ) -> CashFlow:
         """Income, expenses and net for each month, week or day between two dates, oldest first.
 
-        Every period is listed, empty ones as zero; the first and last are cut to the dates asked for.
-        Expenses are money out as a positive amount; net = income - expenses. Transfers (category
-        'transfer', any case) are not income or expenses. Use it for "am I saving?" over time;
-        spending_summary says which categories a period's expenses went to.
+        Every period is listed, empty ones as zero, the first and last cut to the dates asked for;
+        expenses are positive, net = income - expenses. For "am I saving?" over time; spending_summary
+        says where a period's expenses went.
         """
         return await analytics.cash_flow(
             db, principal, start=start_date, end=end_date, interval=interval, account_ids=account_ids
@@ -93,18 +91,16 @@ def register(mcp: MCPServer) -> None:
             dict[Currency, Rate] | None,
             Field(
                 max_length=200,
-                description="Only to convert: units of base_currency per 1 unit of each other currency, "
-                'e.g. {"EUR": "1.08"}',
+                description='Only to convert: base_currency per unit of each other currency, e.g. {"EUR": "1.08"}',
             ),
         ] = None,
         base_currency: Annotated[Currency, Field(description="The currency rates convert into")] = "USD",
     ) -> NetWorth:
         """Every account's balance at a date and their total (assets minus debts), per currency too.
 
-        Give interval and/or periods for a history: the balances at the end of each period, the last
-        period ending at as_of. A balance is the opening balance plus every transaction dated on or
-        before the day, transfers included. Totals stay per currency; with rates, the result also has
-        the total converted into base_currency at those rates. For today's balances, list_accounts.
+        Give interval and/or periods for a history of balances at each period's end. A balance is the
+        opening balance plus every transaction up to the day, transfers included. Totals stay per
+        currency; with rates, also converted into base_currency. Today's balances alone: list_accounts.
         """
         return await net_worth_service.net_worth(
             db, principal, as_of=as_of, interval=interval, history=periods, rates=rates, base_currency=base_currency
@@ -121,8 +117,8 @@ def register(mcp: MCPServer) -> None:
     ) -> TopMerchants:
         """The merchants with the most spending between two dates, largest first (merchant names in any case).
 
-        Also gives the period's total spending and how much of it has no merchant. Transfers (category
-        'transfer', any case) are not spending. Then list_transactions with merchant= shows the rows.
+        Also gives the period's total spending and how much has no merchant. The rows behind one:
+        list_transactions with merchant=.
         """
         return await analytics.top_merchants(
             db, principal, start=start_date, end=end_date, limit=limit, account_ids=account_ids
@@ -145,8 +141,7 @@ def register(mcp: MCPServer) -> None:
     ) -> CategoryTrends:
         """Month-by-month spending and income of categories, with each month's change against the one before.
 
-        Without categories, follows the 10 categories with the most spending in the window. Empty months
-        are zero. Transfers (category 'transfer', any case) are not spending or income. Use it for "is
-        this category growing?"; spending_summary with group_by=month for one total per month.
+        Without categories, follows the 10 with the most spending in the window; empty months are zero.
+        For "is this category growing?"; one total per month: spending_summary with group_by=month.
         """
         return await analytics.category_trends(db, principal, categories=categories, months=months, end_month=end_month)

@@ -20,14 +20,13 @@ def register(mcp: MCPServer) -> None:
         db: Db,
         as_of: Annotated[
             dt.date | None,
-            Field(description="Look from this day (YYYY-MM-DD) instead of today, e.g. a past month's end"),
+            Field(description="Look from this day instead of today, e.g. a past month's end"),
         ] = None,
     ) -> Overview:
         """Start a conversation here: the household at a glance in one call.
 
-        Every account with its balance, net worth per currency, this month's spending and income so far
-        against last month's (whole, and up to the same day), the largest categories this month, and how
-        many transactions wait for a derived category. Then: spending_summary or list_transactions for
-        detail (next_steps says which for what).
+        Every account's balance, net worth per currency, this month so far against last month (whole and
+        to the same day), the largest categories, and how many rows lack a derived category. Then
+        spending_summary or list_transactions for detail (next_steps says which).
         """
         return await overview(db, principal, on=as_of)

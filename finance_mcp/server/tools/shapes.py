@@ -33,6 +33,28 @@ _NESTED_NOISE = frozenset({"description", "pattern", "format", "default", "requi
 ARGUMENT_SHAPES: dict[str, str] = {"TransactionFields": "create_transaction", "SplitPart": "create_transaction"}
 
 
+# A tool whose arguments repeat another's, registered before it: a description said there is not said again.
+FIELDS_AS: dict[str, str] = {"update_transaction": "create_transaction"}
+
+
+def described_once(schema: dict[str, Any], owner: Any, *, tool: str) -> dict[str, Any]:
+    """`schema` without the argument descriptions that `owner` (the tool's `FIELDS_AS`) already gives."""
+    if owner is None or tool not in FIELDS_AS:
+        return schema
+    theirs = cast(dict[str, Any], owner.parameters.get("properties", {}))
+    mine = cast(dict[str, Any], schema.get("properties", {}))
+    same = {
+        name
+        for name, field in mine.items()
+        if "description" in field and theirs.get(name, {}).get("description") == field["description"]
+    }
+    properties = {
+        name: {key: value for key, value in field.items() if not (key == "description" and name in same)}
+        for name, field in mine.items()
+    }
+    return {**schema, "properties": properties}
+
+
 def arguments_schema(schema: dict[str, Any], *, tool: str) -> dict[str, Any]:
     """An input schema with the argument shapes described by another tool kept whole but without their
     field descriptions, which point to that tool instead."""

@@ -112,11 +112,9 @@ def register(mcp: MCPServer) -> None:
             list[TagText] | None, Field(max_length=50, description="Has ANY of these tags (exact, any case)")
         ] = None,
         min_amount: Annotated[
-            AmountIn | None, Field(description='Amount at least this (signed, at most 2 decimals, e.g. "-100.00")')
+            AmountIn | None, Field(description='Signed amount at least this, e.g. "-100.00")')
         ] = None,
-        max_amount: Annotated[
-            AmountIn | None, Field(description='Amount at most this (signed, at most 2 decimals, e.g. "-10.00")')
-        ] = None,
+        max_amount: Annotated[AmountIn | None, Field(description='Signed amount at most this, e.g. "-10.00")')] = None,
         search: Annotated[
             FilterText | None, Field(description="Text in description, merchant, category or location")
         ] = None,
@@ -160,9 +158,7 @@ def register(mcp: MCPServer) -> None:
         principal: CurrentPrincipal,
         db: Db,
         account_id: Annotated[int | None, Field(ge=1, description="Move it to this account")] = None,
-        amount: Annotated[
-            AmountIn | None, Field(description='New signed amount, at most 2 decimal places, e.g. "-12.50"')
-        ] = None,
+        amount: Annotated[AmountIn | None, Field(description='New signed amount, e.g. "-12.50"')] = None,
         date: Annotated[dt.date | None, Field(description="New date, YYYY-MM-DD")] = None,
         category: Annotated[Category | None, Field(description="New category")] = None,
         description: Description = None,
@@ -175,7 +171,7 @@ def register(mcp: MCPServer) -> None:
             list[ClearableField] | None, Field(description='Optional fields to empty, e.g. ["merchant", "tags"]')
         ] = None,
     ) -> TransactionUpdated:
-        """Change a transaction. Only the fields you give change; null or absent means leave unchanged.
+        """Change a transaction: the fields of create_transaction you give change; absent or null ones do not.
 
         To empty an optional field, list it in clear_fields. Changing the amount or moving the
         transaction to another account updates the balances; all touched balances are returned.

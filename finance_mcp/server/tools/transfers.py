@@ -34,10 +34,9 @@ def register(mcp: MCPServer) -> None:
     ) -> TransferCreated:
         """Move money from one of the household's accounts to another (savings, a card payment, cash).
 
-        Records two linked transactions of category 'transfer' in one step: the amount out of one, in to the
-        other. Transfers are never spending or income, and do not change net worth. Edit either leg with
-        update_transaction (the other follows) and delete_transaction deletes both. Between accounts of
-        different currencies, also give to_amount.
+        Records two linked transactions of category 'transfer': out of one, in to the other; never spending
+        or income. Edit either leg with update_transaction (the other follows); delete_transaction deletes
+        both. Between currencies, also give to_amount.
         """
         data = TransferCreate(
             from_account_id=from_account_id,
@@ -65,7 +64,8 @@ def register(mcp: MCPServer) -> None:
         """Count one transaction as several parts, e.g. a -100.00 receipt as Groceries -60.00 and Household
         -40.00. The amounts must add up exactly to the transaction's amount.
 
-        Analytics and reports count the parts instead of the transaction; its balance does not change. A part
-        without tags takes the transaction's. Splitting again replaces the parts; parts=[] removes the split.
+        Analytics count the parts instead of the transaction; balances do not change. A part without tags
+        takes the transaction's; splitting again replaces the parts; parts=[] removes them. See
+        spending_summary.
         """
         return await splits.split_transaction(db, principal, transaction_id, parts)
