@@ -499,6 +499,10 @@ class TransactionRepository:
             return False
         return all(getattr(f, name) is None for name in NARROWING)
 
+    def where(self, filters: TransactionCriteria) -> list[ColumnElement[bool]]:
+        """The conditions a listing with `filters` selects by (a bulk edit selects the same rows)."""
+        return self._conditions(filters)
+
     def _conditions(self, f: TransactionCriteria) -> list[ColumnElement[bool]]:
         t = transactions.c
         conditions: list[ColumnElement[bool]] = [t.household_id == self._household_id]

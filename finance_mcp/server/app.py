@@ -34,7 +34,7 @@ from finance_mcp.server.observe import CURRENT_CALL, CallObserver, CallRecord, T
 from finance_mcp.server.sdk_private import registered_tool
 from finance_mcp.server.sessions import SessionsPerPrincipal
 from finance_mcp.server.state import ServerState
-from finance_mcp.server.tools import accounts, analytics, api_keys, changes, households, transactions
+from finance_mcp.server.tools import accounts, analytics, api_keys, bulk, changes, households, transactions
 from finance_mcp.settings import Settings
 
 NAME = "finance-mcp"
@@ -174,6 +174,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
     households.register(mcp)
     accounts.register(mcp)
     transactions.register(mcp)
+    bulk.register(mcp)
     analytics.register(mcp)
     changes.register(mcp)
     if settings.api_keys:
