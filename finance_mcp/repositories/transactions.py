@@ -485,6 +485,14 @@ class TransactionRepository:
         statement = select(func.count()).select_from(transactions).where(*self._conditions(filters))
         return int((await self._conn.execute(statement)).scalar_one())
 
+    async def date_range(self, filters: TransactionCriteria) -> tuple[dt.date, dt.date] | None:
+        """The first and last date of the matching rows (None when none match)."""
+        t = transactions.c
+        statement = select(func.min(t.date), func.max(t.date)).where(*self._conditions(filters))
+        found: tuple[Any, ...] = tuple((await self._conn.execute(statement)).one())
+        first, last = found
+        return None if first is None or last is None else (first, last)
+
     @staticmethod
     def scans(filters: TransactionCriteria) -> bool:
         """Whether listing `filters` may read many rows: anything but one account's own listing (a search,

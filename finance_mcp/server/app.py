@@ -34,7 +34,7 @@ from finance_mcp.server.observe import CURRENT_CALL, CallObserver, CallRecord, T
 from finance_mcp.server.sdk_private import registered_tool
 from finance_mcp.server.sessions import SessionsPerPrincipal
 from finance_mcp.server.state import ServerState
-from finance_mcp.server.tools import accounts, analytics, api_keys, bulk, changes, households, transactions
+from finance_mcp.server.tools import accounts, analytics, api_keys, bulk, changes, exports, households, transactions
 from finance_mcp.settings import Settings
 
 NAME = "finance-mcp"
@@ -175,6 +175,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
     accounts.register(mcp)
     transactions.register(mcp)
     bulk.register(mcp)
+    exports.register(mcp)
     analytics.register(mcp)
     changes.register(mcp)
     if settings.api_keys:

@@ -56,13 +56,13 @@ class InProcessServer:
         mcp = self.build(**settings)
 
         @asynccontextmanager
-        async def open_client(token: str, *, mode: str = "auto") -> AsyncIterator[Client]:
+        async def open_client(token: str, *, mode: str = "auto", **options: Any) -> AsyncIterator[Client]:
             assert mcp.bearer is not None
             verified = await mcp.bearer.verify_token(token)
             assert verified is not None, "the server refused the test's own token"
             bound = auth_context_var.set(AuthenticatedUser(verified))
             try:
-                async with Client(mcp, mode=mode) as client:  # pyright: ignore[reportArgumentType]
+                async with Client(mcp, mode=mode, **options) as client:  # pyright: ignore[reportArgumentType]
                     yield client
             finally:
                 auth_context_var.reset(bound)

@@ -43,7 +43,8 @@ DryRun = Annotated[
 ]
 
 
-def selection_of(
+@translate_tool_errors
+async def selection_of(
     account_id: int | None,
     start_date: dt.date | None,
     end_date: dt.date | None,
