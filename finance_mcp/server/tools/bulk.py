@@ -115,12 +115,13 @@ def register(mcp: MCPServer) -> None:
         search: SearchFilter = None,
         transaction_ids: TransactionIds = None,
     ) -> BulkResult:
-        """Set the category, derived category, merchant or derived merchant of many transactions at once,
-        and/or add and remove tags: every row that list_transactions' filters (or transaction_ids) select.
+        """Recategorise or retag many transactions at once: those list_transactions' filters (or ids) select.
 
-        At least one filter or transaction_ids is required. dry_run=true (the default) only previews:
-        matched, how many would change, a sample as they would be. Call again with dry_run=false to apply;
-        at most 10000 rows per call. The whole edit is one change: undo_change(change_id) reverts it.
+        set gives every selected row a category, der_category, merchant and/or der_merchant; add_tags and
+        remove_tags change their tags. At least one filter or transaction_ids is required. dry_run=true (the
+        default) only previews: matched, how many would change, a sample as they would be. Call again with
+        dry_run=false to apply; at most 10000 rows per call. The whole edit is one change:
+        undo_change(change_id) reverts it.
         """
         return await service.bulk_update_transactions(
             db,
@@ -152,8 +153,9 @@ def register(mcp: MCPServer) -> None:
         search: SearchFilter = None,
         transaction_ids: TransactionIds = None,
     ) -> BulkResult:
-        """Delete every transaction that list_transactions' filters (or transaction_ids) select, taking
-        their amounts out of the balances. Needs the admin or owner role.
+        """Delete every transaction that list_transactions' filters (or transaction_ids) select, undoably.
+
+        Their amounts come out of the balances. Needs the admin or owner role.
 
         At least one filter or transaction_ids is required. dry_run=true (the default) only previews what
         would go. With dry_run=false and a client that supports elicitation, the server asks the person
