@@ -59,20 +59,7 @@ class BulkTransactions:
             for row in rows
         ]
         await self._conn.execute(_UPDATE, params)
-        ids = [int(row["id"]) for row in rows]
-        for part in chunks(ids):
-            await self._conn.execute(
-                delete(transaction_tags).where(
-                    transaction_tags.c.household_id == household, transaction_tags.c.transaction_id.in_(part)
-                )
-            )
-        tag_rows = [
-            {"transaction_id": row["id"], "tag": key, "household_id": household}
-            for row in rows
-            for key in sorted({tag_key(tag) for tag in row["tags"]})
-        ]
-        for start in range(0, len(tag_rows), CHUNK):
-            await self._conn.execute(insert(transaction_tags), tag_rows[start : start + CHUNK])
+        await self.retag({int(row["id"]): list(row["tags"]) for row in rows})
 
     async def delete(self, ids: Sequence[int]) -> None:
         """Delete the rows (their tag rows go with them)."""
@@ -82,3 +69,21 @@ class BulkTransactions:
                     transactions.c.household_id == self._household_id, transactions.c.id.in_(part)
                 )
             )
+
+    async def retag(self, tags_of: dict[int, list[str]]) -> None:
+        """Make each row's tag rows those of its tags (an undo puts many rows' tags back at once)."""
+        household = self._household_id
+        ids = list(tags_of)
+        for part in chunks(ids):
+            await self._conn.execute(
+                delete(transaction_tags).where(
+                    transaction_tags.c.household_id == household, transaction_tags.c.transaction_id.in_(part)
+                )
+            )
+        tag_rows = [
+            {"transaction_id": row_id, "tag": key, "household_id": household}
+            for row_id, tags in tags_of.items()
+            for key in sorted({tag_key(tag) for tag in tags})
+        ]
+        for start in range(0, len(tag_rows), CHUNK):
+            await self._conn.execute(insert(transaction_tags), tag_rows[start : start + CHUNK])
