@@ -161,3 +161,22 @@ async def test_no_filter_at_all_is_refused_with_what_to_give(connect: Connect, s
         assert "at least one filter" in deleted
         assert "transaction_ids" in updated
         assert await snapshot(client) == before
+
+
+async def test_a_repeated_keyed_bulk_delete_deletes_once_and_replays_the_first_result(
+    connect: Connect, server: InProcessServer
+):
+    async with connect(server.token(tenant=fresh_tenant())) as client:
+        account_id = await groceries(client)
+        arguments = {"category": "Groceries", "dry_run": False, "idempotency_key": "clean-up-1"}
+
+        first = await call(client, "bulk_delete_transactions", **arguments)
+        await call(
+            client, "create_transaction", account_id=account_id, amount="-1", date="2026-03-02", category="Groceries"
+        )
+        again = await call(client, "bulk_delete_transactions", **arguments)
+
+        assert again.pop("replayed") is True
+        assert again == first
+        assert (await call(client, "list_transactions", category="Groceries"))["total"] == 1
+        assert len((await call(client, "list_changes", limit=50))["changes"]) == 6  # 1 account, 4 creates, 1 delete
