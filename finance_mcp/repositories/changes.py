@@ -224,7 +224,7 @@ class ChangeRepository:
         return found
 
     async def current_of(self, table: str, row_ids: Sequence[int]) -> dict[int, RowMapping]:
-        """`current` of many rows at once (locked), by id; missing rows are absent."""
+        """Many rows as they are now (locked), by id; missing rows are absent."""
         t = TABLES[table]
         found: dict[int, RowMapping] = {}
         for part in _chunks(row_ids):
@@ -233,7 +233,8 @@ class ChangeRepository:
         return found
 
     async def put_back_many(self, table: str, pictures: Sequence[tuple[int, Image]]) -> None:
-        """`put_back` of many deleted rows: one multi-row INSERT per chunk of rows with the same columns."""
+        """Insert deleted rows again with their ids and every value they had: one multi-row INSERT per
+        chunk of rows with the same columns."""
         t = TABLES[table]
         params = [{"id": row_id, "household_id": self._household_id, **decode(t, p)} for row_id, p in pictures]
         for group in _same_columns(params):
@@ -241,7 +242,7 @@ class ChangeRepository:
                 await self._conn.execute(insert(t), list(part))
 
     async def set_back_many(self, table: str, pictures: Sequence[tuple[int, Image]]) -> None:
-        """`set_back` of many rows: one executemany UPDATE per group of rows with the same columns."""
+        """Set rows back to their images: one executemany UPDATE per group of rows with the same columns."""
         t = TABLES[table]
         pictured = [{f"b_{k}": v for k, v in decode(t, p).items()} | {"b_id": row_id} for row_id, p in pictures]
         for group in _same_columns(pictured):
@@ -257,25 +258,6 @@ class ChangeRepository:
         t = TABLES[table]
         for part in _chunks(row_ids):
             await self._conn.execute(delete(t).where(t.c.id.in_(part), t.c.household_id == self._household_id))
-
-    async def current(self, table: str, row_id: int) -> RowMapping | None:
-        t = TABLES[table]
-        statement = select(t).where(t.c.id == row_id, t.c.household_id == self._household_id).with_for_update()
-        return (await self._conn.execute(statement)).mappings().first()
-
-    async def put_back(self, table: str, row_id: int, picture: Image) -> None:
-        """Insert a deleted row again with its id and every value it had."""
-        t = TABLES[table]
-        await self._conn.execute(insert(t).values(id=row_id, household_id=self._household_id, **decode(t, picture)))
-
-    async def set_back(self, table: str, row_id: int, picture: Image) -> None:
-        t = TABLES[table]
-        statement = update(t).where(t.c.id == row_id, t.c.household_id == self._household_id)
-        await self._conn.execute(statement.values(**decode(t, picture)))
-
-    async def take_out(self, table: str, row_id: int) -> None:
-        t = TABLES[table]
-        await self._conn.execute(delete(t).where(t.c.id == row_id, t.c.household_id == self._household_id))
 
     async def move_totals(
         self, account_id: int, delta: Decimal, *, rows: int, size: int, stamp_if: str, stamp: str | None

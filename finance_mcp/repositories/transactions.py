@@ -428,10 +428,6 @@ class TransactionRepository:
             await self._replace_tags(transaction_id, values["tags"])
         return row
 
-    async def set_tags(self, transaction_id: int, tags: list[str]) -> None:
-        """Make the transaction's tag rows those of `tags` (an undo puts a row's tags back)."""
-        await self._replace_tags(transaction_id, list({tag_key(t): t for t in tags}.values()))
-
     async def _replace_tags(self, transaction_id: int, tags: list[str]) -> None:
         await self._conn.execute(_DELETE_TAGS, {"p_id": transaction_id, "p_household": self._household_id})
         if tags:
