@@ -4,6 +4,7 @@ both protocol eras: roles, refusals that change nothing, and the question a real
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -12,6 +13,8 @@ from mcp import Client
 from mcp.client.session import ClientRequestContext
 from mcp.types import ElicitRequestFormParams, ElicitRequestParams, ElicitResult
 
+from finance_mcp.schemas.transactions import TransactionFilter
+from finance_mcp.server.tools.filters import criteria
 from tests.e2e.helpers import call, fresh_tenant, make_account, ok, refusal, snapshot
 from tests.server.in_process import Connect, InProcessServer
 
@@ -180,3 +183,26 @@ async def test_a_repeated_keyed_bulk_delete_deletes_once_and_replays_the_first_r
         assert again == first
         assert (await call(client, "list_transactions", category="Groceries"))["total"] == 1
         assert len((await call(client, "list_changes", limit=50))["changes"]) == 6  # 1 account, 4 creates, 1 delete
+
+
+async def test_the_bulk_and_export_tools_take_exactly_list_transactions_filters(
+    connect: Connect, server: InProcessServer
+):
+    async with connect(server.token(tenant=fresh_tenant())) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    listing = tools["list_transactions"].input_schema["properties"]
+    filters = {name: schema for name, schema in listing.items() if name not in ("limit", "cursor")}
+    assert set(filters) == set(TransactionFilter.model_fields)
+    assert set(inspect.signature(criteria).parameters) == set(TransactionFilter.model_fields)
+    own = {
+        "bulk_update_transactions": {"set", "add_tags", "remove_tags", "dry_run", "transaction_ids", "idempotency_key"},
+        "bulk_delete_transactions": {"dry_run", "transaction_ids", "idempotency_key"},
+        "export_transactions": {"format"},
+    }
+    for name, extra in own.items():
+        properties = tools[name].input_schema["properties"]
+        assert set(properties) == set(filters) | extra, name
+        for argument, schema in filters.items():  # the same types and bounds (descriptions may be shorter)
+            assert {k: v for k, v in properties[argument].items() if k != "description"} == {
+                k: v for k, v in schema.items() if k != "description"
+            }, (name, argument)
