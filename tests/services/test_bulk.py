@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+import anyio
 import pytest
 
 from finance_mcp.db.database import Database
@@ -307,3 +308,31 @@ async def test_the_question_before_a_bulk_delete_names_the_count_dates_and_total
         "It can be undone afterwards with undo_change."
     )
     assert nothing is None
+
+
+async def test_bulk_deletes_and_updates_racing_single_writes_on_one_account_lose_no_update(
+    db: Database, make_principal: MakePrincipal
+):
+    """On PostgreSQL the writers really overlap; on SQLite they queue. Either way the balance is exact."""
+    me = await make_principal()
+    account = await open_account(db, me, "1000")
+    for n in range(30):
+        await record(db, me, account.id, f"-{n}.25", category="Old" if n % 2 else "Keep")
+
+    async def single_writes() -> None:
+        for n in range(15):
+            await record(db, me, account.id, f"{n}.10", category="New")
+
+    async def bulk_edits() -> None:
+        await bulk.bulk_update_transactions(db, me, where(category="Keep"), BulkSet(merchant="M"), dry_run=False)
+        await bulk.bulk_delete_transactions(db, me, where(category="Old"), dry_run=False)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(single_writes)
+        group.start_soon(bulk_edits)
+
+    left = await all_transactions(db, me)
+    assert {t.category for t in left} == {"Keep", "New"}
+    assert len(left) == 15 + 15
+    assert await balance_of(db, me, account.id) == Decimal("1000") + sum((t.amount for t in left), Decimal("0"))
+    await assert_balances_add_up(db, me)
