@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from finance_mcp import __version__
+from finance_mcp.cli.exports import add_export_command, run_export
 from finance_mcp.settings import Settings
 
 APP = "finance_mcp.server.app:create_app"
@@ -277,6 +278,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     token_cmd.add_argument("--email", default="dev@example.com")
     token_cmd.add_argument("--ttl", type=int, default=24 * 3600, help="lifetime in seconds (default one day)")
     _add_api_key_commands(commands.add_parser("api-key", help="API keys for clients that send a fixed header"))
+    add_export_command(commands.add_parser("export", help="write transactions as CSV, JSON or OFX"))
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.host, args.port, args.workers, migrate_first=args.migrate)
@@ -286,5 +288,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         backup(args.output)
     elif args.command == "api-key":
         api_key_create(args)
+    elif args.command == "export":
+        run_export(load_settings(), args)
     else:
         token(args.sub, args.tenant or None, args.role, args.email or None, args.ttl)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import (
     RowMapping,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -35,6 +37,8 @@ TABLES: dict[str, Table] = {
     "transactions": transactions,
     "transaction_splits": transaction_splits,
 }
+# Rows per statement when many rows are read or put back at once (well within bound-parameter limits).
+CHUNK = 500
 ENTITY_TABLES = {"account": "accounts", "transaction": "transactions"}
 
 
@@ -208,24 +212,68 @@ class ChangeRepository:
         stamp = found[0]["after"].get("updated_at")
         return stamp if isinstance(stamp, str) else None
 
-    async def current(self, table: str, row_id: int) -> RowMapping | None:
-        t = TABLES[table]
-        statement = select(t).where(t.c.id == row_id, t.c.household_id == self._household_id).with_for_update()
-        return (await self._conn.execute(statement)).mappings().first()
+    async def later_touches_of(
+        self, tables: Sequence[str], row_ids: Sequence[int], *, after: int
+    ) -> dict[int, list[dict[str, Any]]]:
+        """`later_touches` of many rows at once, by row id (rows no later change touched are absent)."""
+        found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for part in _chunks(row_ids):
+            statement = (
+                select(
+                    change_rows.c.row_id,
+                    changes.c.id,
+                    changes.c.summary,
+                    changes.c.undoes_change_id,
+                    changes.c.undone_by_change_id,
+                )
+                .distinct()
+                .join(change_rows, change_rows.c.change_id == changes.c.id)
+                .where(
+                    change_rows.c.household_id == self._household_id,
+                    change_rows.c.table_name.in_(tables),
+                    change_rows.c.row_id.in_(part),
+                    change_rows.c.change_id > after,
+                )
+            )
+            for touch in as_dicts(await self._conn.execute(statement)):
+                found[int(touch.pop("row_id"))].append(touch)
+        return found
 
-    async def put_back(self, table: str, row_id: int, picture: Image) -> None:
-        """Insert a deleted row again with its id and every value it had."""
+    async def current_of(self, table: str, row_ids: Sequence[int]) -> dict[int, RowMapping]:
+        """Many rows as they are now (locked), by id; missing rows are absent."""
         t = TABLES[table]
-        await self._conn.execute(insert(t).values(id=row_id, household_id=self._household_id, **decode(t, picture)))
+        found: dict[int, RowMapping] = {}
+        for part in _chunks(row_ids):
+            statement = select(t).where(t.c.id.in_(part), t.c.household_id == self._household_id).with_for_update()
+            found |= {int(row["id"]): row for row in (await self._conn.execute(statement)).mappings()}
+        return found
 
-    async def set_back(self, table: str, row_id: int, picture: Image) -> None:
+    async def put_back_many(self, table: str, pictures: Sequence[tuple[int, Image]]) -> None:
+        """Insert deleted rows again with their ids and every value they had: one multi-row INSERT per
+        chunk of rows with the same columns."""
         t = TABLES[table]
-        statement = update(t).where(t.c.id == row_id, t.c.household_id == self._household_id)
-        await self._conn.execute(statement.values(**decode(t, picture)))
+        params = [{"id": row_id, "household_id": self._household_id, **decode(t, p)} for row_id, p in pictures]
+        for group in _same_columns(params):
+            for part in _chunks(group):
+                await self._conn.execute(insert(t), list(part))
 
-    async def take_out(self, table: str, row_id: int) -> None:
+    async def set_back_many(self, table: str, pictures: Sequence[tuple[int, Image]]) -> None:
+        """Set rows back to their images: one executemany UPDATE per group of rows with the same columns."""
         t = TABLES[table]
-        await self._conn.execute(delete(t).where(t.c.id == row_id, t.c.household_id == self._household_id))
+        pictured = [{f"b_{k}": v for k, v in decode(t, p).items()} | {"b_id": row_id} for row_id, p in pictures]
+        for group in _same_columns(pictured):
+            columns = [name.removeprefix("b_") for name in group[0] if name != "b_id"]
+            statement = (
+                update(t)
+                .where(t.c.id == bindparam("b_id"), t.c.household_id == self._household_id)
+                .values({name: bindparam(f"b_{name}") for name in columns})
+            )
+            await self._conn.execute(statement, group)
+
+    async def take_out_many(self, table: str, row_ids: Sequence[int]) -> None:
+        t = TABLES[table]
+        for part in _chunks(row_ids):
+            await self._conn.execute(delete(t).where(t.c.id.in_(part), t.c.household_id == self._household_id))
 
     async def move_totals(
         self, account_id: int, delta: Decimal, *, rows: int, size: int, stamp_if: str, stamp: str | None
@@ -255,3 +303,16 @@ class ChangeRepository:
         with balance_bounds(account_id):
             found = (await self._conn.execute(statement)).mappings().first()
         return None if found is None else dict(found)
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _same_columns(params: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The rows grouped by their set of columns (an executemany binds the same names in every row)."""
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for row in params:
+        groups.setdefault(frozenset(row), []).append(row)
+    return list(groups.values())

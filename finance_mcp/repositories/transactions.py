@@ -489,10 +489,6 @@ class TransactionRepository:
             await self._replace_tags(transaction_id, values["tags"])
         return row
 
-    async def set_tags(self, transaction_id: int, tags: list[str]) -> None:
-        """Make the transaction's tag rows those of `tags` (an undo puts a row's tags back)."""
-        await self._replace_tags(transaction_id, list({tag_key(t): t for t in tags}.values()))
-
     async def _replace_tags(self, transaction_id: int, tags: list[str]) -> None:
         await self._conn.execute(_DELETE_TAGS, {"p_id": transaction_id, "p_household": self._household_id})
         if tags:
@@ -546,6 +542,14 @@ class TransactionRepository:
         statement = select(func.count()).select_from(transactions).where(*self._conditions(filters))
         return int((await self._conn.execute(statement)).scalar_one())
 
+    async def date_range(self, filters: TransactionCriteria) -> tuple[dt.date, dt.date] | None:
+        """The first and last date of the matching rows (None when none match)."""
+        t = transactions.c
+        statement = select(func.min(t.date), func.max(t.date)).where(*self._conditions(filters))
+        found: tuple[Any, ...] = tuple((await self._conn.execute(statement)).one())
+        first, last = found
+        return None if first is None or last is None else (first, last)
+
     @staticmethod
     def scans(filters: TransactionCriteria) -> bool:
         """Whether listing `filters` may read many rows: anything but one account's own listing (a search,
@@ -559,6 +563,10 @@ class TransactionRepository:
         if f.account_id is None or not storable(f.account_id) or f.tags:
             return False
         return all(getattr(f, name) is None for name in NARROWING)
+
+    def where(self, filters: TransactionCriteria) -> list[ColumnElement[bool]]:
+        """The conditions a listing with `filters` selects by (a bulk edit selects the same rows)."""
+        return self._conditions(filters)
 
     def _conditions(self, f: TransactionCriteria) -> list[ColumnElement[bool]]:
         t = transactions.c

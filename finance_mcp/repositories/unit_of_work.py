@@ -35,6 +35,7 @@ from finance_mcp.db.held import HeldDatabase
 from finance_mcp.repositories.accounts import AccountRepository
 from finance_mcp.repositories.analytics import AnalyticsRepository
 from finance_mcp.repositories.api_keys import ApiKeyCredentials, ApiKeyRepository
+from finance_mcp.repositories.bulk import BulkTransactions
 from finance_mcp.repositories.change_recorder import ChangeRecorder
 from finance_mcp.repositories.changes import ChangeRepository
 from finance_mcp.repositories.households import IdentityRepository
@@ -93,6 +94,7 @@ class UnitOfWork:
     changes = _Repository(lambda unit: ChangeRepository(unit._conn, unit.household_id))
     transactions = _Repository(lambda unit: TransactionRepository(unit._conn, unit.household_id, log=unit.log))
     splits = _Repository(lambda unit: SplitRepository(unit._conn, unit.household_id))
+    bulk = _Repository(lambda unit: BulkTransactions(unit._conn, unit.household_id))
     analytics = _Repository(lambda unit: AnalyticsRepository(unit._conn, unit.household_id))
     usage = _Repository(lambda unit: QuotaUsage(unit._conn, unit.household_id))
     api_keys = _Repository(lambda unit: ApiKeyRepository(unit._conn, unit.household_id))

@@ -44,7 +44,9 @@ from finance_mcp.server.tools import (
     accounts,
     analytics,
     api_keys,
+    bulk,
     changes,
+    exports,
     households,
     overview,
     transactions,
@@ -214,6 +216,8 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
     accounts.register(mcp)
     transactions.register(mcp)
     transfers.register(mcp)
+    bulk.register(mcp)
+    exports.register(mcp)
     analytics.register(mcp)
     changes.register(mcp)
     if settings.api_keys:

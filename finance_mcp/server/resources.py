@@ -15,7 +15,7 @@ from finance_mcp.schemas.transactions import TransactionFilter
 from finance_mcp.server.dependencies import resolve_principal
 from finance_mcp.server.errors import translate_resource_errors
 from finance_mcp.server.state import ServerState
-from finance_mcp.services import accounts, changes, overview, transactions
+from finance_mcp.services import accounts, changes, exports, overview, transactions
 from finance_mcp.services.households import describe
 
 JSON = "application/json"
@@ -99,6 +99,22 @@ def register(mcp: MCPServer, state: ServerState) -> None:
     async def household_overview() -> str:
         """The household at a glance: balances, this month against last, top categories (as get_overview)."""
         return await read(overview.get_overview)
+
+    async def read_export(fmt: exports.Format, query: str) -> str:
+        principal = await resolve_principal(state)
+        text, _exported = await exports.export_text(state.db, principal, exports.filters_of_uri(query), fmt)
+        return text
+
+    def export_resource(fmt: exports.Format) -> None:
+        uri = f"finance://exports/{fmt}/{{query}}"
+
+        @resource(mcp, uri, name=f"export_{fmt}", title=f"Transactions as {fmt}", mime_type=exports.MIME_TYPES[fmt])
+        async def export_file(query: str) -> str:
+            """An export_transactions file, read again (the query in its URI holds its filters)."""
+            return await read_export(fmt, query)
+
+    for fmt in exports.FORMATS:
+        export_resource(fmt)
 
     @resource(mcp, "finance://changes/recent", name="recent_changes", title="Recent changes", mime_type=JSON)
     async def recent_changes() -> str:

@@ -38,6 +38,8 @@ PERMISSION_OF = {
     "delete_transaction": Permission.WRITE,
     "create_transfer": Permission.WRITE,
     "split_transaction": Permission.WRITE,
+    "bulk_update_transactions": Permission.WRITE,
+    "bulk_delete_transactions": Permission.ADMIN,
 }
 UNDO = "undo_change"
 NOT_UNDOABLE = "Changes to API keys and members cannot be undone; revoke the key instead (revoke_api_key)."
@@ -176,11 +178,12 @@ async def undo_change(db: Database, principal: Principal, change_id: int) -> Cha
             undoes=change_id,
         )
         balances: dict[str, Decimal] = {}
-        for row in reversed(rows):
-            if row.table_name == TOTALS:
+        for run in _runs(rows):
+            if run[0].table_name != TOTALS:
+                await _put_back(uow, run)
+                continue
+            for row in run:
                 balances[str(row.row_id)] = await _move_back(uow, change_id, row)
-            else:
-                await _put_back(uow, row)
         await uow.commit()
     return ChangeUndone(
         change_id=change_id,
@@ -193,18 +196,26 @@ async def undo_change(db: Database, principal: Principal, change_id: int) -> Cha
 
 async def _refuse_if_blocked(uow: UnitOfWork, change: dict[str, Any], rows: list[LoggedRow]) -> None:
     """A later change touched one of the rows (an account's own row: also its balance), or a row is no
-    longer what the change left (a change from before the log): the undo would lose it, so refuse."""
+    longer what the change left (a change from before the log): the undo would lose it, so refuse. The
+    rows are read a table at a time, in chunks: a bulk edit's undo checks 10,000 rows in a few statements."""
     change_id = int(change["id"])
-    for row in _real(rows):
-        tables = ("accounts", TOTALS) if row.table_name == "accounts" else (row.table_name,)
-        blocker = _in_effect(await uow.changes.later_touches(tables, row.row_id, after=change_id))
+    real = _real(rows)
+    later: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    current: dict[tuple[str, int], Any] = {}
+    for table in dict.fromkeys(row.table_name for row in real):
+        ids = [row.row_id for row in real if row.table_name == table]
+        tables = ("accounts", TOTALS) if table == "accounts" else (table,)
+        touched = await uow.changes.later_touches_of(tables, ids, after=change_id)
+        later |= {(table, row_id): touches for row_id, touches in touched.items()}
+        current |= {(table, row_id): found for row_id, found in (await uow.changes.current_of(table, ids)).items()}
+    for row in real:
+        blocker = _in_effect(later.get((row.table_name, row.row_id), []))
         if blocker is not None:
             raise Conflict(
                 f"Change {change_id} cannot be undone: change {blocker['id']} ({blocker['summary']}) later touched "
                 f"the same rows. Undo change {blocker['id']} first (undo_change), then this one."
             )
-        current = await uow.changes.current(row.table_name, row.row_id)
-        if not _matches(current, row.after):
+        if not _matches(current.get((row.table_name, row.row_id)), row.after):
             raise Conflict(
                 f"Change {change_id} cannot be undone: {row.table_name} row {row.row_id} is no longer as it left "
                 "it (changed outside the change log); nothing was changed."
@@ -239,19 +250,44 @@ def _matches(current: Any, after: dict[str, Any] | None) -> bool:
     return all(now.get(name) == value for name, value in after.items())
 
 
-async def _put_back(uow: UnitOfWork, row: LoggedRow) -> None:
-    if row.before is None:
-        await uow.changes.take_out(row.table_name, row.row_id)
-    elif row.after is None:
-        await uow.changes.put_back(row.table_name, row.row_id, row.before)
+def _kind(row: LoggedRow) -> str:
+    if row.table_name == TOTALS:
+        return "totals"
+    return "created" if row.before is None else "deleted" if row.after is None else "changed"
+
+
+def _runs(rows: list[LoggedRow]) -> list[list[LoggedRow]]:
+    """The rows in undo order (last first), in runs of one table and kind, each put back in a few statements."""
+    runs: list[list[LoggedRow]] = []
+    for row in reversed(rows):
+        if runs and (runs[-1][0].table_name, _kind(runs[-1][0])) == (row.table_name, _kind(row)):
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    return runs
+
+
+async def _put_back(uow: UnitOfWork, run: list[LoggedRow]) -> None:
+    """A run of one table's rows as they were before the change: taken out, put back or set back."""
+    table, kind = run[0].table_name, _kind(run[0])
+    if kind == "created":
+        await uow.changes.take_out_many(table, [row.row_id for row in run])
+    elif kind == "deleted":
+        await uow.changes.put_back_many(table, [(row.row_id, row.before or {}) for row in run])
     else:
-        await uow.changes.set_back(row.table_name, row.row_id, row.before)
-    retagged = row.after is None or row.after.get("tags") != (row.before or {}).get("tags")
-    if row.table_name == "transactions" and row.before is not None and retagged:
-        await uow.transactions.set_tags(row.row_id, list(row.before.get("tags") or []))
-    if row.table_name == "transaction_splits" and row.before is not None and retagged:
-        await uow.splits.set_tags(row.row_id, list(row.before.get("tags") or []))
-    uow.log.row(row.table_name, row.row_id, row.after, row.before)
+        await uow.changes.set_back_many(table, [(row.row_id, row.before or {}) for row in run])
+    if table in ("transactions", "transaction_splits"):
+        retagged = {
+            row.row_id: list(row.before.get("tags") or [])
+            for row in run
+            if row.before is not None and (row.after is None or row.after.get("tags") != row.before.get("tags"))
+        }
+        if retagged and table == "transactions":
+            await uow.bulk.retag(retagged)
+        for row_id, tags in retagged.items() if table == "transaction_splits" else ():
+            await uow.splits.set_tags(row_id, tags)
+    for row in run:
+        uow.log.row(table, row.row_id, row.after, row.before)
 
 
 async def _move_back(uow: UnitOfWork, change_id: int, row: LoggedRow) -> Decimal:

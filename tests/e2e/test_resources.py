@@ -45,9 +45,11 @@ async def test_the_resource_catalogue_lists_the_fixed_uris_and_templates(server,
         "finance://accounts/{account_id}",
         "finance://accounts/{account_id}/transactions",
         "finance://transactions/{transaction_id}",
+        *(f"finance://exports/{fmt}/{{query}}" for fmt in ("csv", "json", "ofx")),
     }
+    exported = {"finance://exports/csv/{query}": "text/csv", "finance://exports/ofx/{query}": "application/x-ofx"}
     for item in [*resources, *templates]:
-        assert item.mime_type == "application/json"
+        assert item.mime_type == exported.get(getattr(item, "uri_template", ""), "application/json")
         assert item.description
 
 

@@ -56,15 +56,17 @@ class InProcessServer:
         mcp = self.build(**settings)
 
         @asynccontextmanager
-        async def open_client(token: str, *, mode: str = "auto", toolsets: str | None = None) -> AsyncIterator[Client]:
-            """`toolsets` as a client would put it in `?toolsets=` (None: the default list)."""
+        async def open_client(
+            token: str, *, mode: str = "auto", toolsets: str | None = None, **options: Any
+        ) -> AsyncIterator[Client]:
+            """`toolsets` as a client would put it in `?toolsets=` (None: the default list); `options` for `Client`."""
             assert mcp.bearer is not None
             verified = await mcp.bearer.verify_token(token)
             assert verified is not None, "the server refused the test's own token"
             bound = auth_context_var.set(AuthenticatedUser(verified))
             chosen = CHOSEN.set(toolsets)
             try:
-                async with Client(mcp, mode=mode) as client:  # pyright: ignore[reportArgumentType]
+                async with Client(mcp, mode=mode, **options) as client:  # pyright: ignore[reportArgumentType]
                     yield client
             finally:
                 CHOSEN.reset(chosen)
