@@ -188,7 +188,7 @@ async def test_a_repeated_keyed_bulk_delete_deletes_once_and_replays_the_first_r
 async def test_the_bulk_and_export_tools_take_exactly_list_transactions_filters(
     connect: Connect, server: InProcessServer
 ):
-    async with connect(server.token(tenant=fresh_tenant())) as client:
+    async with connect(server.token(tenant=fresh_tenant()), toolsets="all") as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     listing = tools["list_transactions"].input_schema["properties"]
     filters = {name: schema for name, schema in listing.items() if name not in ("limit", "cursor")}
