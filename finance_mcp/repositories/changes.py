@@ -24,13 +24,35 @@ from sqlalchemy import (
 )
 
 from finance_mcp.db.database import Connection, as_dicts
-from finance_mcp.db.models import accounts, change_rows, changes, transactions
+from finance_mcp.db.models import (
+    accounts,
+    budgets,
+    change_rows,
+    changes,
+    recurring,
+    recurring_postings,
+    rules,
+    transactions,
+)
 from finance_mcp.db.types import Money, UTCDateTime
 from finance_mcp.repositories.accounts import balance_bounds
 from finance_mcp.repositories.change_recorder import TOTALS, Image
 
-TABLES: dict[str, Table] = {"accounts": accounts, "transactions": transactions}
-ENTITY_TABLES = {"account": "accounts", "transaction": "transactions"}
+TABLES: dict[str, Table] = {
+    "accounts": accounts,
+    "transactions": transactions,
+    "budgets": budgets,
+    "recurring": recurring,
+    "recurring_postings": recurring_postings,
+    "rules": rules,
+}
+ENTITY_TABLES = {
+    "account": "accounts",
+    "transaction": "transactions",
+    "budget": "budgets",
+    "recurring": "recurring",
+    "rule": "rules",
+}
 
 
 def decode(table: Table, picture: Mapping[str, Any]) -> dict[str, Any]:

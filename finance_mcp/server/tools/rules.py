@@ -1,0 +1,7 @@
+"""placeholder"""
+
+from mcp.server.mcpserver import MCPServer
+
+
+def register(mcp: MCPServer) -> None:
+    del mcp
