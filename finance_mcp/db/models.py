@@ -382,17 +382,15 @@ class RecurringPosting(Base):
     calls post a date once (the second's insert waits on the first's and then finds it)."""
 
     __tablename__ = "recurring_postings"
-    __table_args__ = (
-        UniqueConstraint("recurring_id", "due_date", name="uq_recurring_postings_recurring_due"),
-        Index("ix_recurring_postings_transaction", "transaction_id"),
-    )
+    __table_args__ = (UniqueConstraint("recurring_id", "due_date", name="uq_recurring_postings_recurring_due"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
     recurring_id: Mapped[int] = mapped_column(ForeignKey("recurring.id", ondelete="CASCADE"))
     due_date: Mapped[dt.date] = mapped_column(Date())
-    # Null once the posted transaction is deleted: the date stays posted (never posted twice).
-    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id", ondelete="SET NULL"))
+    # The transaction posted for the date. No foreign key: deleting that transaction leaves the date posted
+    # (never posted twice) and changes no row behind the change log's back.
+    transaction_id: Mapped[int | None] = mapped_column(BigInteger())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 

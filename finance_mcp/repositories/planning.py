@@ -7,12 +7,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, insert, select, update
+from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from finance_mcp.db.database import Connection, as_dicts
-from finance_mcp.db.models import budgets, recurring, recurring_postings, rules
+from finance_mcp.db.models import budgets, recurring, recurring_postings, rules, transactions
+from finance_mcp.domain.transfers import TRANSFER_CATEGORY
 from finance_mcp.repositories.ids import storable
 
 
@@ -105,6 +106,11 @@ class RecurringRepository(ScopedTable):
         found = (await self._conn.execute(statement)).scalar_one_or_none()
         return None if found is None else int(found)
 
+    async def history(self, *, since: dt.date, until: dt.date, max_per_merchant: int) -> list[dict[str, Any]]:
+        return await payment_history(
+            self._conn, self._household_id, since=since, until=until, max_per_merchant=max_per_merchant
+        )
+
     async def link(self, posting_id: int, transaction_id: int) -> dict[str, Any]:
         p = recurring_postings.c
         statement = (
@@ -114,3 +120,38 @@ class RecurringRepository(ScopedTable):
             .returning(*recurring_postings.c)
         )
         return as_dicts(await self._conn.execute(statement))[0]
+
+
+def _merchant_of() -> ColumnElement[Any]:
+    t = transactions.c
+    return func.coalesce(func.nullif(t.der_merchant, ""), t.merchant)
+
+
+async def payment_history(
+    conn: Connection, household_id: int, *, since: dt.date, until: dt.date, max_per_merchant: int
+) -> list[dict[str, Any]]:
+    """(key, merchant, date, amount, account_id, category) of the transactions with a merchant, transfers left
+    out, of merchants with 2 to `max_per_merchant` of them in the window (busier ones are shopping, not bills)."""
+    t = transactions.c
+    merchant = _merchant_of()
+    window = (
+        t.household_id == household_id,
+        t.date >= since,
+        t.date <= until,
+        merchant.is_not(None),
+        func.lower(t.category) != TRANSFER_CATEGORY,
+    )
+    keys = (
+        select(func.lower(merchant).label("key"))
+        .where(*window)
+        .group_by(func.lower(merchant))
+        .having(func.count().between(2, max_per_merchant))
+    )
+    statement = (
+        select(
+            func.lower(merchant).label("key"), merchant.label("merchant"), t.date, t.amount, t.account_id, t.category
+        )
+        .where(*window, func.lower(merchant).in_(keys))
+        .order_by(func.lower(merchant), t.date)
+    )
+    return as_dicts(await conn.execute(statement))

@@ -82,7 +82,7 @@ def upgrade() -> None:
         sa.Column("household_id", ID, nullable=False),
         sa.Column("recurring_id", ID, nullable=False),
         sa.Column("due_date", sa.Date(), nullable=False),
-        sa.Column("transaction_id", ID, nullable=True),
+        sa.Column("transaction_id", sa.BigInteger(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         _household("recurring_postings"),
         sa.ForeignKeyConstraint(
@@ -91,17 +91,9 @@ def upgrade() -> None:
             name=op.f("fk_recurring_postings_recurring_id_recurring"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["transaction_id"],
-            ["transactions.id"],
-            name=op.f("fk_recurring_postings_transaction_id_transactions"),
-            ondelete="SET NULL",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_recurring_postings")),
         sa.UniqueConstraint("recurring_id", "due_date", name="uq_recurring_postings_recurring_due"),
     )
-    with op.batch_alter_table("recurring_postings", schema=None) as batch_op:
-        batch_op.create_index("ix_recurring_postings_transaction", ["transaction_id"], unique=False)
     op.create_table(
         "rules",
         sa.Column("id", ID, nullable=False),
@@ -125,8 +117,6 @@ def downgrade() -> None:
     with op.batch_alter_table("rules", schema=None) as batch_op:
         batch_op.drop_index("ix_rules_household_priority")
     op.drop_table("rules")
-    with op.batch_alter_table("recurring_postings", schema=None) as batch_op:
-        batch_op.drop_index("ix_recurring_postings_transaction")
     op.drop_table("recurring_postings")
     with op.batch_alter_table("recurring", schema=None) as batch_op:
         batch_op.drop_index("ix_recurring_household")
