@@ -29,7 +29,14 @@ READ_ONLY = {
     "list_changes",
     *ANALYTICS,
 }
-DESTRUCTIVE = {"delete_account", "delete_transaction", "undo_change", "delete_budget", "delete_rule", "delete_recurring"}
+DESTRUCTIVE = {
+    "delete_account",
+    "delete_transaction",
+    "undo_change",
+    "delete_budget",
+    "delete_rule",
+    "delete_recurring",
+}
 ACCOUNT_KEYS = {"id", "name", "account_type", "currency", "opening_balance", "balance", "created_at", "updated_at"}
 TRANSACTION_KEYS = {
     "id",

@@ -110,8 +110,11 @@ def register(mcp: MCPServer) -> None:
         db: Db,
         as_of: Annotated[dt.date | None, Field(description="Post what is due up to this day (default today)")] = None,
     ) -> Posted:
-        """Record a transaction for every due date up to as_of that is not posted yet; each date posts once,
-        however often (or however simultaneously) this is called. Balances follow; undo_change reverses it."""
+        """Record a transaction for every due date up to as_of (default today) that is not posted yet.
+
+        Each date posts once, however often (or however simultaneously) this is called. Balances follow;
+        the posted transactions go through the rules; undo_change reverses the whole call.
+        """
         return await service.post_due_recurring(db, principal, as_of)
 
     @tool(mcp, title="Detect recurring payments", annotations=READ)
