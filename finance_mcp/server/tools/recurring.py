@@ -122,10 +122,11 @@ def register(mcp: MCPServer) -> None:
         principal: CurrentPrincipal,
         db: Db,
         months: Annotated[int, Field(ge=1, le=service.MAX_DETECT_MONTHS, description="How far back to look")] = 12,
+        as_of: Annotated[dt.date | None, Field(description="Look back from this day (default today)")] = None,
     ) -> DetectedRecurring:
         """Find series in the history nobody set up: same merchant, similar amount, regular cadence.
 
         Each has its merchant, typical amount, cadence, last and next dates, monthly cost and a confidence;
         expenses_per_month totals the money-out ones. To track one, call create_recurring with its values.
         """
-        return await service.detect_recurring(db, principal, months)
+        return await service.detect_recurring(db, principal, months, on=as_of)
