@@ -87,6 +87,17 @@ class RecurringRepository(ScopedTable):
             found[int(row["recurring_id"])].add(row["due_date"])
         return found
 
+    async def of_account(self, account_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The account's series and their postings (what deleting the account takes with it)."""
+        series = await self.list(recurring.c.account_id == account_id) if storable(account_id) else []
+        if not series:
+            return [], []
+        p = recurring_postings.c
+        statement = select(*recurring_postings.c).where(
+            p.household_id == self._household_id, p.recurring_id.in_([int(r["id"]) for r in series])
+        )
+        return series, as_dicts(await self._conn.execute(statement.order_by(p.id)))
+
     async def postings_of(self, recurring_id: int) -> list[dict[str, Any]]:
         p = recurring_postings.c
         statement = select(*recurring_postings.c).where(

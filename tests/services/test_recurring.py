@@ -16,7 +16,7 @@ from finance_mcp.domain.errors import Invalid, NotFound, PermissionDenied
 from finance_mcp.domain.principals import Principal, Role
 from finance_mcp.domain.schedule import Schedule
 from finance_mcp.schemas.rules import RuleActions, RuleCondition
-from finance_mcp.services import changes, recurring, rules
+from finance_mcp.services import accounts, changes, recurring, rules
 from finance_mcp.services.transactions import record_batch
 from tests.changelog_dumps import data_dump
 from tests.services.helpers import (
@@ -324,3 +324,22 @@ async def test_detection_finds_the_series_of_a_noisy_history_and_nothing_else(
     assert found.income_per_month == by_name["ACME Payroll"].monthly_amount
     assert found.expenses_per_month == -sum((s.monthly_amount for s in found.series if s.monthly_amount < 0), D(0))
     assert all(0.6 <= s.confidence <= 1 for s in found.series)
+
+
+async def test_deleting_an_account_takes_its_series_and_the_undo_brings_them_back(
+    db: Database, database_url: str, make_principal: MakePrincipal
+) -> None:
+    me = await make_principal()
+    account = await open_account(db, me, "100")
+    kept = await open_account(db, me, "5", name="Other")
+    await series(db, me, account.id, start_date=day(2026, 1, 10))
+    await series(db, me, kept.id, start_date=day(2026, 1, 10))
+    await recurring.post_due_recurring(db, me, as_of=day(2026, 2, 10))
+    before = await data_dump(database_url)
+
+    await accounts.delete_account(db, me, account.id)
+    assert [s.account_id for s in (await recurring.list_recurring(db, me)).recurring] == [kept.id]
+    await changes.undo_change(db, me, (await changes.list_changes(db, me, limit=1)).changes[0].id)
+
+    assert await data_dump(database_url) == before
+    assert (await recurring.post_due_recurring(db, me, as_of=day(2026, 2, 10))).posted == 0
