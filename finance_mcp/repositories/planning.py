@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, not_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -133,36 +133,23 @@ class RecurringRepository(ScopedTable):
         return as_dicts(await self._conn.execute(statement))[0]
 
 
-def _merchant_of() -> ColumnElement[Any]:
-    t = transactions.c
-    return func.coalesce(func.nullif(t.der_merchant, ""), t.merchant)
-
-
 async def payment_history(
     conn: Connection, household_id: int, *, since: dt.date, until: dt.date, max_per_merchant: int
 ) -> list[dict[str, Any]]:
-    """(key, merchant, date, amount, account_id, category) of the transactions with a merchant, transfers left
-    out, of merchants with 2 to `max_per_merchant` of them in the window (busier ones are shopping, not bills)."""
+    """(merchant, date, amount, account_id, category) of the transactions with a merchant, transfers left out,
+    of merchants with 2 to `max_per_merchant` of them in the window (busier ones are shopping, not bills).
+
+    Raw merchant values, as analytics groups them (the caller folds case): both passes are index-only
+    scans of the analytics index, which holds every column read here."""
     t = transactions.c
-    merchant = _merchant_of()
     window = (
         t.household_id == household_id,
         t.date >= since,
         t.date <= until,
-        merchant.is_not(None),
-        func.lower(t.category) != TRANSFER_CATEGORY,
+        t.merchant.is_not(None),
+        # Same as lower(category) != 'transfer', but lower() runs only for eight-character categories.
+        not_(and_(func.length(t.category) == len(TRANSFER_CATEGORY), func.lower(t.category) == TRANSFER_CATEGORY)),
     )
-    keys = (
-        select(func.lower(merchant).label("key"))
-        .where(*window)
-        .group_by(func.lower(merchant))
-        .having(func.count().between(2, max_per_merchant))
-    )
-    statement = (
-        select(
-            func.lower(merchant).label("key"), merchant.label("merchant"), t.date, t.amount, t.account_id, t.category
-        )
-        .where(*window, func.lower(merchant).in_(keys))
-        .order_by(func.lower(merchant), t.date)
-    )
+    keys = select(t.merchant).where(*window).group_by(t.merchant).having(func.count().between(2, max_per_merchant))
+    statement = select(t.merchant, t.date, t.amount, t.account_id, t.category).where(*window, t.merchant.in_(keys))
     return as_dicts(await conn.execute(statement))

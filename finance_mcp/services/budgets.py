@@ -120,8 +120,10 @@ async def budget_status(
     last = month_end(first)
     async with UnitsOfWork(db).scan(principal.household_id) as uow:
         rows = [row for row in await uow.budgets.list() if row["start_month"] <= first]
+        spent = await _spending_by_month(uow, first, last, bucket=False) if rows else {}
         earliest = min((_carry_from(row, first) for row in rows if row["rollover"]), default=first)
-        spent = await _spending_by_month(uow, earliest, last) if rows else {}
+        if earliest < first:  # the months a rollover carries from, one statement for all of them
+            spent |= await _spending_by_month(uow, earliest, first - dt.timedelta(days=1), bucket=True)
     # The projection's day: today in the month itself; a past or future month is taken as it stands.
     as_of = day if first <= day <= last else last
     statuses = [_status(row, first, spent, as_of) for row in rows]
@@ -142,13 +144,19 @@ def _carry_from(row: Mapping[str, Any], first: dt.date) -> dt.date:
     return max(row["start_month"], add_months(first, -MAX_ROLLOVER_MONTHS))
 
 
-async def _spending_by_month(uow: UnitOfWork, start: dt.date, end: dt.date) -> dict[tuple[str, dt.date], Decimal]:
-    """Spending per (lower-case category, month): spending_summary's statement, bucketed by month."""
-    (found,) = await uow.analytics.totals(Scope(start, end), Slice(by="category", bucket="month", expenses_only=True))
+async def _spending_by_month(
+    uow: UnitOfWork, start: dt.date, end: dt.date, *, bucket: bool
+) -> dict[tuple[str, dt.date], Decimal]:
+    """Spending per (lower-case category, month): spending_summary's statement (group_by="category"), for
+    one month as it is, or for several bucketed by month."""
+    grouping = (
+        Slice(by="category", bucket="month", expenses_only=True) if bucket else Slice(by="category", expenses_only=True)
+    )
+    (found,) = await uow.analytics.totals(Scope(start, end), grouping)
     return {
-        (key, bucket): group.totals.spending
-        for (key, bucket), group in fold(found).items()
-        if key is not None and bucket is not None
+        (key, month if bucket and month is not None else start): group.totals.spending
+        for (key, month), group in fold(found).items()
+        if key is not None
     }
 
 

@@ -325,7 +325,8 @@ async def detect_recurring(
         rows = await uow.recurring.history(since=start, until=end, max_per_merchant=MAX_PAYMENTS_PER_MERCHANT)
         tracked = {str(r["merchant"]).lower() for r in await uow.recurring.list() if r["merchant"]}
     payments = [
-        Payment(r["key"], r["merchant"], r["date"], r["amount"], int(r["account_id"]), r["category"]) for r in rows
+        Payment(r["merchant"].lower(), r["merchant"], r["date"], r["amount"], int(r["account_id"]), r["category"])
+        for r in rows
     ]
     found = detect(payments, today=end)
     series = [
