@@ -174,6 +174,32 @@ async def test_two_simultaneous_posts_post_each_due_date_once(db: Database, make
     await assert_balances_add_up(db, me)
 
 
+async def test_a_post_whose_due_list_went_stale_meanwhile_posts_nothing_twice(
+    db: Database, make_principal: MakePrincipal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interleaving a race can produce, made certain: between reading what is due and writing it, another
+    call posts the same dates. The unique key, not the (stale) check, makes the first call post none again."""
+    me = await make_principal()
+    account = await open_account(db, me, "1000")
+    await series(db, me, account.id, start_date=day(2026, 1, 1), frequency="weekly", amount=D("-1"))
+    original = recurring.with_rules
+    inner: list[recurring.Posted] = []
+    started: list[bool] = []
+
+    async def another_call_first(db_: Database, who: Principal, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not started:
+            started.append(True)
+            inner.append(await recurring.post_due_recurring(db, me, as_of=day(2026, 3, 31)))
+        return await original(db_, who, rows)
+
+    monkeypatch.setattr(recurring, "with_rules", another_call_first)
+    outer = await recurring.post_due_recurring(db, me, as_of=day(2026, 3, 31))
+
+    assert (inner[0].posted, outer.posted) == (13, 0)
+    assert len(await all_transactions(db, me)) == 13
+    assert await balance_of(db, me, account.id) == D("987.00")
+
+
 async def test_upcoming_lists_what_falls_due_and_what_is_overdue(db: Database, make_principal: MakePrincipal) -> None:
     me = await make_principal()
     account = await open_account(db, me, "1000")
