@@ -127,6 +127,38 @@ def day_rows(rng: random.Random, day: dt.date, owner: tuple[Principal, list[int]
     return rows
 
 
+# Recurring bills in the measured household, among its 300 busy merchants: (merchant, amount, days apart or
+# None for monthly on `day`, day of the month).
+SUBSCRIPTIONS: list[tuple[str, str, int | None, int]] = [
+    ("Streamflix", "-15.99", None, 7), ("Songbox", "-9.99", None, 31), ("Cloud Drive", "-2.99", None, 15),
+    ("City Gym", "-40.00", None, 3), ("Power Co", "-85.00", None, 20), ("Water Board", "-32.50", None, 12),
+    ("Phone Plan", "-25.00", None, 28), ("Landlord", "-1450.00", None, 1), ("News Daily", "-4.50", 7, 0),
+    ("Cleaner", "-60.00", 14, 0), ("Car Insurance", "-410.00", 365, 0), ("Payroll Inc", "3200.00", None, 25),
+]  # fmt: skip
+
+
+def subscription_rows(rng: random.Random, owner: tuple[Principal, list[int]]) -> list[tuple[Any, ...]]:
+    principal, account_ids = owner
+    now = dt.datetime.now(dt.UTC)
+    rows: list[tuple[Any, ...]] = []
+    for merchant, amount, every, day in SUBSCRIPTIONS:
+        dates: list[dt.date] = []
+        if every is None:
+            for index in range((LAST_DAY.year - FIRST_DAY.year + 1) * 12):
+                year, month = FIRST_DAY.year + index // 12, index % 12 + 1
+                last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+                dates.append(dt.date(year, month, min(day, last)) + dt.timedelta(days=rng.randint(-1, 1)))
+        else:
+            dates = [FIRST_DAY + dt.timedelta(days=every * n + rng.randint(-1, 1)) for n in range(1830 // every)]
+        for when in dates:
+            if FIRST_DAY <= when <= LAST_DAY:
+                rows.append(
+                    (principal.household_id, account_ids[0], principal.user_id, Decimal(amount), when, "Bills",
+                     "bench bill", merchant, None, "[]", None, merchant, now, now)
+                )  # fmt: skip
+    return rows
+
+
 async def load(url: str, args: argparse.Namespace) -> str:
     """Households, accounts and rows; returns the main household's tenant."""
     db = open_database(url)
@@ -155,6 +187,9 @@ async def load(url: str, args: argparse.Namespace) -> str:
                 written += len(pending)
                 pending = []
         say(f"loaded {written:,} rows with COPY in {time.perf_counter() - began:.1f} s")
+        bills = subscription_rows(rng, main)
+        await conn.copy_records_to_table("transactions", records=bills, columns=COLUMNS)
+        say(f"and {len(bills):,} rows of {len(SUBSCRIPTIONS)} recurring bills (for detect_recurring)")
         await conn.execute(
             """INSERT INTO transaction_tags (transaction_id, tag, household_id)
                SELECT t.id, lower(tag), t.household_id FROM transactions t, json_array_elements_text(t.tags) AS tag"""
@@ -284,6 +319,34 @@ async def measure_resources_and_prompts(client: Client, repeats: int) -> None:
         say(row(label, times))
 
 
+async def measure_planning(client: Client, repeats: int) -> None:
+    """Budgets (one per category, then half of them rolling over from a year before) and detect_recurring."""
+
+    async def tool(name: str, **arguments: Any) -> Any:
+        result = await client.call_tool(name, arguments)
+        if result.is_error:
+            raise RuntimeError(f"{name} failed: {result.content}")
+        return result.structured_content
+
+    for name in CATEGORY_NAMES:
+        await tool("set_budget", category=name, amount="500", start_month="2025-01")
+    times, status = await timed(lambda: tool("budget_status", month="2025-12"), repeats)
+    say(
+        row(
+            "budget_status 2025-12, 18 budgets (target p50 < 30)",
+            times,
+            f"spent {sum(Decimal(b['spent']) for b in status['budgets'])}",
+        )
+    )
+    for name in CATEGORY_NAMES[::2]:
+        await tool("set_budget", category=name, amount="500", start_month="2025-01", rollover=True)
+    times, _ = await timed(lambda: tool("budget_status", month="2025-12"), repeats)
+    say(row("budget_status 2025-12, 9 of 18 rolling over 11 months", times))
+    times, found = await timed(lambda: tool("detect_recurring", months=12, as_of="2025-12-31"), repeats)
+    note = f"{len(found['series'])} series, {found['expenses_per_month']} a month out"
+    say(row("detect_recurring 12 months (target p50 < 500)", times, note))
+
+
 async def measure_paging(client: Client) -> None:
     """Reading the same 12 months through list_transactions, as an assistant without analytics would."""
     cursor: str | None = None
@@ -367,6 +430,7 @@ async def run(args: argparse.Namespace) -> None:
             say("load average before: {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
             await measure_tools(client, args.repeats, CASES)
             await measure_resources_and_prompts(client, args.repeats)
+            await measure_planning(client, args.repeats)
             say("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
             say()
             await measure_paging(client)

@@ -366,6 +366,85 @@ class ChangeRow(Base):
     after: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
 
 
+class Budget(Base):
+    """A monthly spending limit for one category (matched case-insensitively, like analytics), from
+    `start_month` on. With `rollover`, what a month leaves (or overspends) carries into the next."""
+
+    __tablename__ = "budgets"
+    __table_args__ = (UniqueConstraint("household_id", "category_key", name="uq_budgets_household_category"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    category: Mapped[str] = mapped_column(String(100))
+    category_key: Mapped[str] = mapped_column(String(100))  # lower-cased: one budget per category, any case
+    amount: Mapped[Decimal] = mapped_column(Money())
+    start_month: Mapped[dt.date] = mapped_column(Date())  # the first day of a month
+    rollover: Mapped[bool] = mapped_column(Boolean())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Recurring(Base):
+    """A planned series of transactions (rent, a subscription): every `interval` weeks, months or years from
+    `start_date`; monthly and yearly series fall on the start date's day, or the month's last day when shorter
+    (or always on the last day, with `last_day`)."""
+
+    __tablename__ = "recurring"
+    __table_args__ = (Index("ix_recurring_household", "household_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    category: Mapped[str] = mapped_column(String(100))
+    frequency: Mapped[str] = mapped_column(String(10))
+    interval: Mapped[int] = mapped_column(Integer())
+    last_day: Mapped[bool] = mapped_column(Boolean())
+    start_date: Mapped[dt.date] = mapped_column(Date())
+    end_date: Mapped[dt.date | None] = mapped_column(Date())
+    merchant: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class RecurringPosting(Base):
+    """One due date of a series, posted: the unique key is what makes two simultaneous `post_due_recurring`
+    calls post a date once (the second's insert waits on the first's and then finds it)."""
+
+    __tablename__ = "recurring_postings"
+    __table_args__ = (UniqueConstraint("recurring_id", "due_date", name="uq_recurring_postings_recurring_due"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    recurring_id: Mapped[int] = mapped_column(ForeignKey("recurring.id", ondelete="CASCADE"))
+    due_date: Mapped[dt.date] = mapped_column(Date())
+    # The transaction posted for the date. No foreign key: deleting that transaction leaves the date posted
+    # (never posted twice) and changes no row behind the change log's back.
+    transaction_id: Mapped[int | None] = mapped_column(BigInteger())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Rule(Base):
+    """A categorisation rule: when every condition holds, its actions fill in a new transaction's fields
+    (never one the caller gave). Rules run in ascending `priority`, then id."""
+
+    __tablename__ = "rules"
+    __table_args__ = (Index("ix_rules_household_priority", "household_id", "priority", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(100))
+    conditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON())
+    actions: Mapped[dict[str, Any]] = mapped_column(JSON())
+    priority: Mapped[int] = mapped_column(Integer())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 households: Table = Base.metadata.tables["households"]
 users: Table = Base.metadata.tables["users"]
 accounts: Table = Base.metadata.tables["accounts"]
@@ -383,3 +462,7 @@ signin_attempts: Table = Base.metadata.tables["signin_attempts"]
 idempotency_keys: Table = Base.metadata.tables["idempotency_keys"]
 changes: Table = Base.metadata.tables["changes"]
 change_rows: Table = Base.metadata.tables["change_rows"]
+budgets: Table = Base.metadata.tables["budgets"]
+recurring: Table = Base.metadata.tables["recurring"]
+recurring_postings: Table = Base.metadata.tables["recurring_postings"]
+rules: Table = Base.metadata.tables["rules"]

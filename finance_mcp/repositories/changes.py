@@ -27,7 +27,17 @@ from sqlalchemy import (
 )
 
 from finance_mcp.db.database import Connection, as_dicts
-from finance_mcp.db.models import accounts, change_rows, changes, transaction_splits, transactions
+from finance_mcp.db.models import (
+    accounts,
+    budgets,
+    change_rows,
+    changes,
+    recurring,
+    recurring_postings,
+    rules,
+    transaction_splits,
+    transactions,
+)
 from finance_mcp.db.types import Money, UTCDateTime
 from finance_mcp.repositories.accounts import balance_bounds
 from finance_mcp.repositories.change_recorder import TOTALS, Image
@@ -36,10 +46,20 @@ TABLES: dict[str, Table] = {
     "accounts": accounts,
     "transactions": transactions,
     "transaction_splits": transaction_splits,
+    "budgets": budgets,
+    "recurring": recurring,
+    "recurring_postings": recurring_postings,
+    "rules": rules,
 }
 # Rows per statement when many rows are read or put back at once (well within bound-parameter limits).
 CHUNK = 500
-ENTITY_TABLES = {"account": "accounts", "transaction": "transactions"}
+ENTITY_TABLES = {
+    "account": "accounts",
+    "transaction": "transactions",
+    "budget": "budgets",
+    "recurring": "recurring",
+    "rule": "rules",
+}
 
 
 def decode(table: Table, picture: Mapping[str, Any]) -> dict[str, Any]:

@@ -489,6 +489,22 @@ class TransactionRepository:
             await self._replace_tags(transaction_id, values["tags"])
         return row
 
+    async def locked(self, transaction_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """These transactions of the household, newest first, locked until the end of the transaction."""
+        if not transaction_ids:
+            return []
+        statement = (
+            select(*COLUMNS)
+            .where(transactions.c.household_id == self._household_id, transactions.c.id.in_(transaction_ids))
+            .order_by(*_NEWEST_FIRST)
+            .with_for_update()
+        )
+        return as_dicts(await self._conn.execute(statement))
+
+    async def set_tags(self, transaction_id: int, tags: list[str]) -> None:
+        """Make the transaction's tag rows those of `tags` (an undo puts a row's tags back)."""
+        await self._replace_tags(transaction_id, list({tag_key(t): t for t in tags}.values()))
+
     async def _replace_tags(self, transaction_id: int, tags: list[str]) -> None:
         await self._conn.execute(_DELETE_TAGS, {"p_id": transaction_id, "p_household": self._household_id})
         if tags:

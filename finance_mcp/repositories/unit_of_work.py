@@ -42,6 +42,7 @@ from finance_mcp.repositories.households import IdentityRepository
 from finance_mcp.repositories.idempotency import ExpiredKeys, IdempotencyRepository
 from finance_mcp.repositories.oauth import OAuthRepository
 from finance_mcp.repositories.oauth_registrations import RegistrationCounts
+from finance_mcp.repositories.planning import BudgetRepository, RecurringRepository, RuleRepository
 from finance_mcp.repositories.quota_usage import QuotaUsage
 from finance_mcp.repositories.signin_attempts import SignInAttemptRepository
 from finance_mcp.repositories.splits import SplitRepository
@@ -99,6 +100,9 @@ class UnitOfWork:
     usage = _Repository(lambda unit: QuotaUsage(unit._conn, unit.household_id))
     api_keys = _Repository(lambda unit: ApiKeyRepository(unit._conn, unit.household_id))
     toolset_usage = _Repository(lambda unit: ToolsetUsage(unit._conn, unit.household_id))
+    budgets = _Repository(lambda unit: BudgetRepository(unit._conn, unit.household_id))
+    recurring = _Repository(lambda unit: RecurringRepository(unit._conn, unit.household_id))
+    rules = _Repository(lambda unit: RuleRepository(unit._conn, unit.household_id))
     # Household-less: these serve callers before a household is known, or across households.
     api_key_credentials = _Repository(lambda unit: ApiKeyCredentials(unit._conn))
     identity = _Repository(lambda unit: IdentityRepository(unit._conn))

@@ -44,11 +44,14 @@ from finance_mcp.server.tools import (
     accounts,
     analytics,
     api_keys,
+    budgets,
     bulk,
     changes,
     exports,
     households,
     overview,
+    recurring,
+    rules,
     transactions,
     transfers,
 )
@@ -220,6 +223,9 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
     exports.register(mcp)
     analytics.register(mcp)
     changes.register(mcp)
+    budgets.register(mcp)
+    rules.register(mcp)
+    recurring.register(mcp)
     if settings.api_keys:
         api_keys.register(mcp, unchecked_max_days=settings.api_key_unchecked_max_days)
     resources.register(mcp, state)

@@ -21,8 +21,9 @@ from finance_mcp.server.dependencies import resolve_principal
 from finance_mcp.server.errors import translate_prompt_errors
 from finance_mcp.server.resources import resource
 from finance_mcp.server.state import ServerState
-from finance_mcp.services import net_worth, reports
+from finance_mcp.services import budgets, net_worth, reports
 from finance_mcp.services.analytics import today
+from finance_mcp.services.budgets import budget_available
 from finance_mcp.services.periods import add_months, month_end, month_label, parse_month
 
 JSON = "application/json"
@@ -129,11 +130,32 @@ categories instead. Finish with a short table: transaction id, der_category."""
     @prompt(mcp, title="Spending alert")
     async def spending_alert(
         category: Annotated[str, Field(description="The category to watch, any case (e.g. Dining)")],
-        limit_amount: Annotated[str, Field(description='The monthly limit, a positive amount (e.g. "400.00")')],
+        limit_amount: Annotated[
+            str,
+            Field(description='The monthly limit, a positive amount (e.g. "400.00"); default: the category\'s budget'),
+        ] = "",
     ) -> str:
-        """Check this month's spending in a category against a limit, and warn if it is over or heading over."""
-        check = await reports.spending_check(state.db, await principal(), category=category, limit_amount=limit_amount)
+        """Check this month's spending in a category against its budget (or a limit); warn if over or heading over."""
+        who = await principal()
+        budget = await budgets.category_status(state.db, who, category)
+        if not limit_amount.strip() and budget is None:
+            raise Invalid(
+                f"No budget is set for {category.strip()!r}: give limit_amount, or set one with "
+                "set_budget(category, amount) and ask again."
+            )
+        limit = limit_amount.strip() or budget_available(budget)
+        check = await reports.spending_check(state.db, who, category=category, limit_amount=limit)
         state_of = "OVER the limit" if check.over_limit else "within the limit"
+        budget_part = ""
+        if budget is not None:
+            budget_part = f"""
+The category has a budget (budget_status; rollover_in is carried from earlier months, status is
+under, near = projected past 90 %, or over):
+
+```json
+{as_json(budget)}
+```
+"""
         return f"""Check my spending on "{check.category}" in {check.month} against my limit of \
 {format_amount(check.limit_amount)}. Today is {today()}.
 
@@ -142,7 +164,7 @@ The finance server reports (spending as a positive amount; {TRANSFER_RULE}):
 ```json
 {as_json(check)}
 ```
-
+{budget_part}
 So far it is {format_amount(check.spent)} ({check.percent_used}% of the limit): {state_of}; at this pace the
 month would end near {format_amount(check.projected)}.
 1. Start with one clear line: over the limit, on course to go over, or fine.

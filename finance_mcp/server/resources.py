@@ -15,7 +15,7 @@ from finance_mcp.schemas.transactions import TransactionFilter
 from finance_mcp.server.dependencies import resolve_principal
 from finance_mcp.server.errors import translate_resource_errors
 from finance_mcp.server.state import ServerState
-from finance_mcp.services import accounts, changes, exports, overview, transactions
+from finance_mcp.services import accounts, budgets, changes, exports, overview, transactions
 from finance_mcp.services.households import describe
 
 JSON = "application/json"
@@ -122,5 +122,14 @@ def register(mcp: MCPServer, state: ServerState) -> None:
 
         async def reader(db: Database, p: Principal) -> BaseModel:
             return await changes.list_changes(db, p, limit=RECENT_CHANGES)
+
+        return await read(reader)
+
+    @resource(mcp, "finance://budgets/{year}-{month}", name="budgets", title="Budgets of a month", mime_type=JSON)
+    async def budgets_of_month(year: str, month: str) -> str:
+        """How every budget stands in a month (URI month: YYYY-MM): budgeted, rollover, spent, projection."""
+
+        async def reader(db: Database, p: Principal) -> BaseModel:
+            return await budgets.budget_status(db, p, f"{year}-{month}")
 
         return await read(reader)

@@ -113,6 +113,8 @@ async def preview_account_deletion(db: Database, principal: Principal, account_i
 async def delete_account(db: Database, principal: Principal, account_id: int) -> AccountDeleted:
     principal.require(Permission.ADMIN)
     async with UnitsOfWork(db).write(principal.household_id) as uow:
+        # Its recurring series go with it (a cascade): logged first, so an undo puts them back last.
+        series, postings = await uow.recurring.of_account(account_id)
         removed = await uow.accounts.delete(account_id)
         if removed is None:
             raise account_not_found(account_id)
@@ -121,6 +123,10 @@ async def delete_account(db: Database, principal: Principal, account_id: int) ->
         uow.log.describe(
             by=principal, tool="delete_account", summary=summary, entity_type="account", entity_id=account_id
         )
+        for posting in postings:
+            uow.log.row("recurring_postings", int(posting["id"]), image(posting), None)
+        for gone in series:
+            uow.log.row("recurring", int(gone["id"]), image(gone), None)
         for table, gone in uow.accounts.deleted_rows:
             uow.log.row(table, gone["id"], image(gone), None)
         # A transfer with a leg in another account: that leg stays (its money did arrive) as a plain row.

@@ -26,7 +26,7 @@ from finance_mcp.schemas.changes import ChangedRow, ChangePage, ChangeRead, Chan
 
 MAX_PAGE = 200
 ROWS_SHOWN = 20
-ENTITY_TYPES = ("account", "transaction", "api_key")
+ENTITY_TYPES = ("account", "transaction", "api_key", "budget", "recurring", "rule")
 # The permission each logged tool needed: an undo needs the same.
 PERMISSION_OF = {
     "create_account": Permission.WRITE,
@@ -40,6 +40,16 @@ PERMISSION_OF = {
     "split_transaction": Permission.WRITE,
     "bulk_update_transactions": Permission.WRITE,
     "bulk_delete_transactions": Permission.ADMIN,
+    "set_budget": Permission.WRITE,
+    "delete_budget": Permission.WRITE,
+    "create_recurring": Permission.WRITE,
+    "update_recurring": Permission.WRITE,
+    "delete_recurring": Permission.WRITE,
+    "post_due_recurring": Permission.WRITE,
+    "create_rule": Permission.WRITE,
+    "update_rule": Permission.WRITE,
+    "delete_rule": Permission.WRITE,
+    "apply_rules": Permission.WRITE,
 }
 UNDO = "undo_change"
 NOT_UNDOABLE = "Changes to API keys and members cannot be undone; revoke the key instead (revoke_api_key)."

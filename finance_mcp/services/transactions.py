@@ -21,6 +21,7 @@ from finance_mcp.domain.errors import Conflict, FinanceError, Invalid
 from finance_mcp.domain.money import check_balance, format_amount
 from finance_mcp.domain.principals import Permission, Principal
 from finance_mcp.domain.quotas import row_bytes
+from finance_mcp.domain.rules import given_fields
 from finance_mcp.domain.suggestions import unknown_name_note
 from finance_mcp.repositories.change_recorder import image
 from finance_mcp.repositories.ids import storable
@@ -40,6 +41,7 @@ from finance_mcp.schemas.transactions import (
 from finance_mcp.services.accounts import account_not_found
 from finance_mcp.services.balances import adjust as _adjust
 from finance_mcp.services.balances import check_room as _check_room
+from finance_mcp.services.rules import outcomes, rule_run
 from finance_mcp.services.splits import SPLIT_TABLE, transaction_not_found, with_splits
 from finance_mcp.services.transfer_legs import Edit, paired_edits
 
@@ -81,15 +83,28 @@ def decode_cursor(cursor: str, filters: TransactionFilter) -> tuple[dt.date, int
     return position
 
 
+async def with_rules(db: Database, principal: Principal, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows about to be inserted, with the household's rules applied (priority order; a value the caller
+    gave is never overwritten). Every path that creates transactions calls this, before its write opens:
+    rules are read in a unit of their own, and a slow regex never holds the database's write lock."""
+    async with UnitsOfWork(db).read(principal.household_id) as uow:
+        found = await uow.rules.list()
+    if not found:
+        return list(rows)
+    done = await outcomes(rule_run(found), rows, [given_fields(row) for row in rows])
+    return [{**row, **outcome.values} for row, outcome in zip(rows, done, strict=True)]
+
+
 async def record_transaction(
     db: Database, principal: Principal, account_id: int, fields: TransactionFields
 ) -> TransactionCreated:
     principal.require(Permission.WRITE)
     now = dt.datetime.now(dt.UTC)
+    (values,) = await with_rules(db, principal, [{**fields.model_dump(), "account_id": account_id}])
+    del values["account_id"]
     # One statement on PostgreSQL (no transaction needed around it); two inside a transaction on SQLite.
     async with UnitsOfWork(db).write_statement(principal.household_id) as uow:
-        values = fields.model_dump()
-        summary = f"Recorded {_said(fields.amount, fields.category, fields.date)} in account {account_id}"
+        summary = f"Recorded {_said(fields.amount, values['category'], fields.date)} in account {account_id}"
         uow.log.describe(by=principal, tool="create_transaction", summary=summary, entity_type="transaction")
         recorded = await uow.transactions.record(
             account_id, values, created_by=principal.user_id, now=now, quotas=principal.quotas
@@ -139,7 +154,7 @@ async def record_batch(
         raise Invalid(f"A batch holds 1 to {MAX_BATCH} transactions, got {len(items)}; split it into smaller batches.")
     total = sum((item.amount for item in items), Decimal("0.00"))
     now = dt.datetime.now(dt.UTC)
-    values = [{**item.model_dump(), "account_id": account_id} for item in items]
+    values = await with_rules(db, principal, [{**item.model_dump(), "account_id": account_id} for item in items])
     size = sum(row_bytes(row) for row in values)
     async with UnitsOfWork(db).write(principal.household_id) as uow:
         await _check_currency(uow, account_id, [item.amount for item in items])

@@ -97,10 +97,10 @@ async def test_every_tool_resolver_resource_and_prompt_is_registered_with_the_on
     mcp, _state = build_server(settings(api_keys=api_keys))
 
     assert untranslated(mcp) == []
-    # list_changes and undo_change; the two bulk tools and export_transactions
-    assert len(await mcp.list_tools()) == (25 if api_keys else 22)
-    # finance://changes/recent; finance://exports/{csv,json,ofx}/{query}
-    assert len(await mcp.list_resources()) + len(await mcp.list_resource_templates()) == 11
+    # list_changes, undo_change; bulk edits and export; budgets, rules and recurring (16)
+    assert len(await mcp.list_tools()) == (41 if api_keys else 38)
+    # finance://changes/recent; finance://exports/{csv,json,ofx}/{query}; finance://budgets/{year}-{month}
+    assert len(await mcp.list_resources()) + len(await mcp.list_resource_templates()) == 12
     assert len(await mcp.list_prompts()) == 3
 
 

@@ -12,10 +12,17 @@ pytestmark = pytest.mark.anyio
 
 TOOLS = set(CONTRACT_TOOLS)
 ANALYTICS = {"spending_summary", "cash_flow", "net_worth", "top_merchants", "category_trends"}
-TOOLS |= ANALYTICS | {"get_overview", "create_transfer", "split_transaction"}
+PLANNING = {
+    *("set_budget", "list_budgets", "delete_budget", "budget_status"),
+    *("create_rule", "list_rules", "update_rule", "delete_rule", "apply_rules"),
+    *("create_recurring", "list_recurring", "update_recurring", "delete_recurring"),
+    *("upcoming", "post_due_recurring", "detect_recurring"),
+}
+TOOLS |= ANALYTICS | PLANNING | {"get_overview", "create_transfer", "split_transaction"}
 BULK = {"bulk_update_transactions", "bulk_delete_transactions"}
 TOOLS |= BULK | {"export_transactions"}
 READ_ONLY = {
+    *("list_budgets", "budget_status", "list_rules", "list_recurring", "upcoming", "detect_recurring"),
     "whoami",
     "get_overview",
     "list_accounts",
@@ -26,7 +33,15 @@ READ_ONLY = {
     "export_transactions",
     *ANALYTICS,
 }
-DESTRUCTIVE = {"delete_account", "delete_transaction", "undo_change", "bulk_delete_transactions"}
+DESTRUCTIVE = {
+    "delete_account",
+    "delete_transaction",
+    "undo_change",
+    "bulk_delete_transactions",
+    "delete_budget",
+    "delete_rule",
+    "delete_recurring",
+}
 ACCOUNT_KEYS = {"id", "name", "account_type", "currency", "opening_balance", "balance", "created_at", "updated_at"}
 TRANSACTION_KEYS = {
     "id",
@@ -103,9 +118,9 @@ async def test_tools_list_carries_no_schema_titles_and_stays_within_its_size_bud
         used = keywords(tool["inputSchema"]) | keywords(tool["outputSchema"])
         assert not {"title", "decimal_places", "max_digits"} & used, tool["name"]
     # 57,931 bytes before the titles went; 49,379 after; then idempotency_key on every writing tool and the
-    # change log's two tools, transfers and splits, bulk edits and export. Toolsets (issue 17) keep the
-    # default list small (tests/server/test_toolsets.py); this is every tool.
-    assert len(compact) < 72_000
+    # Every tool: the change log's, transfers and splits, bulk edits and export, budgets, rules and recurring.
+    # Toolsets (issue 17) keep the default list small (tests/server/test_toolsets.py).
+    assert len(compact) < 110_000
 
 
 async def test_tool_input_schemas_hide_the_per_call_dependencies_and_bound_the_arguments(server, connect):

@@ -15,7 +15,7 @@ from finance_mcp.server.tools import DELETE, READ, CurrentPrincipal, Db, tool
 from finance_mcp.services import changes as service
 
 ChangeId = Annotated[int, Field(ge=1, description="Change id, from list_changes")]
-EntityType = Literal["account", "transaction", "api_key"]
+EntityType = Literal["account", "transaction", "api_key", "budget", "recurring", "rule"]
 
 
 @translate_tool_errors
