@@ -31,6 +31,8 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    any_,
+    bindparam,
     case,
     cast,
     func,
@@ -40,6 +42,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     type_coerce,
     union_all,
 )
@@ -196,9 +199,11 @@ class AnalyticsRepository:
         conditions = self._conditions(scope, category=s.category if parts else t.category)
         if parts:
             conditions.append(s.household_id == self._household_id)
+        if source != "rows":
+            conditions.append(self._split_transaction())
         rows = (
             select(_key(item.by, source).label("key"), bucket.label("bucket"), amount.label("amount"))
-            .select_from(self._frame(item.by, source))
+            .select_from(_frame(item.by, source))
             .where(*conditions, *([amount < ZERO] if item.expenses_only else []))
             .subquery()
         )
@@ -231,15 +236,15 @@ class AnalyticsRepository:
             conditions.append(t.account_id.in_(scope.account_ids))
         return conditions
 
-    def _frame(self, by: Dimension | None, source: Source) -> Any:
-        """What one source's rows come from: every transaction; the split ones (driven from the split table,
-        so a household without splits reads nothing more); or the parts joined to their transaction. With
-        the tag rows joined when grouping by tag (a part's own)."""
-        if source == "split":
-            split = select(s.transaction_id).where(s.household_id == self._household_id).distinct().subquery()
-            frame = split.join(transactions, t.id == split.c.transaction_id)
-            return _tagged(frame) if by == "tag" else frame
-        return _frame(by, source)
+    def _split_transaction(self) -> ColumnElement[bool]:
+        """The transaction is split, as a list of ids looked up by primary key: a household's split rows are
+        few, and a join would let PostgreSQL hash them against every row of the period instead (measured:
+        bench/splits.py). On PostgreSQL `id = ANY(ARRAY(subquery))`, evaluated once; SQLite looks up
+        `rowid IN (subquery)` the same way."""
+        if self._conn.dialect == "postgresql":
+            ids = text("(ARRAY(SELECT transaction_id FROM transaction_splits WHERE household_id = :p_split_household))")
+            return t.id == any_(ids.bindparams(bindparam("p_split_household", self._household_id, type_=Integer())))
+        return t.id.in_(select(s.transaction_id).where(s.household_id == self._household_id))
 
 
 Source = Literal["rows", "split", "parts"]
@@ -253,6 +258,8 @@ def _tagged(frame: Any) -> Any:
 
 
 def _frame(by: Dimension | None, source: Source) -> Any:
+    """What one source's rows come from: transactions (every one, or the split ones), or the parts joined to
+    their transaction; with the tag rows joined when grouping by tag (a part's own)."""
     if source == "parts":
         frame = transaction_splits.join(transactions, and_(t.id == s.transaction_id, t.household_id == s.household_id))
         if by == "tag":

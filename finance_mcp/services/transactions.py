@@ -256,7 +256,9 @@ async def _unknown_category_note(uow: UnitOfWork, filters: TransactionFilter) ->
 
 async def get_transaction(db: Database, principal: Principal, transaction_id: int) -> TransactionRead:
     principal.require(Permission.READ)
-    async with UnitsOfWork(db).snapshot(principal.household_id) as uow:
+    # Two statements without a common snapshot (no BEGIN/ROLLBACK round trips), as a listing reads its page
+    # and then the page's parts: a split written in between shows parts a moment newer than the row.
+    async with UnitsOfWork(db).read(principal.household_id) as uow:
         row = await uow.transactions.get(transaction_id)
         parts = (await uow.splits.of([transaction_id])).get(transaction_id, []) if row is not None else []
     if row is None:

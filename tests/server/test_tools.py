@@ -57,6 +57,8 @@ TRANSACTION_KEYS = {
     "der_merchant",
     "created_at",
     "updated_at",
+    "transfer_id",
+    "splits",
 }
 
 

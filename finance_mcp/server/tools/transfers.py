@@ -61,8 +61,9 @@ def register(mcp: MCPServer) -> None:
         principal: CurrentPrincipal,
         db: Db,
     ) -> TransactionSplitDone:
-        """Count one transaction as several parts, e.g. a -100.00 receipt as Groceries -60.00 and Household
-        -40.00. The amounts must add up exactly to the transaction's amount.
+        """Count one transaction as several parts (categories) whose amounts add up exactly to its amount.
+
+        For example a -100.00 receipt as Groceries -60.00 and Household -40.00.
 
         Analytics count the parts instead of the transaction; balances do not change. A part without tags
         takes the transaction's; splitting again replaces the parts; parts=[] removes them. See
