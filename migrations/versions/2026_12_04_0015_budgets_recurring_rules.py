@@ -1,7 +1,7 @@
 """Budgets, recurring series (and the postings that make each due date post once) and categorisation rules.
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-04 19:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from finance_mcp.db.types import Money, UTCDateTime
 
 revision: str = "0015"
-down_revision: str | None = "0012"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
