@@ -5,11 +5,16 @@ from __future__ import annotations
 from sqlalchemy import Select, bindparam, exists, literal, select, union_all
 
 from finance_mcp.db.database import Connection
-from finance_mcp.db.models import api_keys, changes
+from finance_mcp.db.models import api_keys, budgets, changes, recurring, rules
 
 # A toolset, and a query that finds the household uses it (`p_household`, `p_user` bound).
 _USES: dict[str, Select[str]] = {
     "changes": select(literal("changes")).where(exists().where(changes.c.household_id == bindparam("p_household"))),
+    "planning": select(literal("planning")).where(
+        exists().where(budgets.c.household_id == bindparam("p_household"))
+        | exists().where(recurring.c.household_id == bindparam("p_household"))
+        | exists().where(rules.c.household_id == bindparam("p_household"))
+    ),
     "keys": select(literal("keys")).where(
         exists().where(api_keys.c.household_id == bindparam("p_household"), api_keys.c.user_id == bindparam("p_user"))
     ),

@@ -7,7 +7,9 @@ import datetime as dt
 from pydantic import BaseModel, Field
 
 from finance_mcp.schemas.analytics import AccountBalance, CurrencyTotal, Period, Totals
+from finance_mcp.schemas.budgets import BudgetStatus
 from finance_mcp.schemas.common import Money
+from finance_mcp.schemas.recurring import DueItem
 
 
 class MonthSoFar(BaseModel):
@@ -23,13 +25,15 @@ class CategoryThisMonth(BaseModel):
 
 
 class Overview(BaseModel):
-    as_of: dt.date = Field(description="The day looked from: today (UTC) unless asked")
-    accounts: list[AccountBalance] = Field(description="Every account, by name, with today's balance")
+    as_of: dt.date
+    accounts: list[AccountBalance]
     balances: list[CurrencyTotal] = Field(description="Per currency, never converted")
-    this_month: MonthSoFar = Field(description="The 1st to today")
+    this_month: MonthSoFar
     last_month: MonthSoFar
-    last_month_same_days: Totals = Field(description="Last month to the same day: compare this_month with it")
+    last_month_same_days: Totals = Field(description="Last month to the same day, to compare")
     top_categories: list[CategoryThisMonth] = Field(description="This month's largest, up to 5")
-    uncategorized: int = Field(description="Rows without der_category, counted up to 10,000")
+    uncategorized: int = Field(description="Rows without der_category (counted to 10,000)")
     uncategorized_more: bool
+    bills_due: list[DueItem] = Field(description="Due within 7 days, or overdue")
+    budgets_at_risk: list[BudgetStatus] = Field(description="Near or over their limit")
     next_steps: list[str]

@@ -47,7 +47,7 @@ IdempotencyKey = Annotated[
     Field(
         min_length=1,
         max_length=200,
-        description="A new UUID per request; resend it on a retry",
+        description="New UUID per request, resent on a retry",
     ),
 ]
 REPLAYED_SCHEMA = {

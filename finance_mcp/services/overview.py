@@ -14,15 +14,20 @@ from finance_mcp.repositories.unit_of_work import UnitsOfWork
 from finance_mcp.schemas.analytics import AccountBalance, CurrencyTotal, Totals
 from finance_mcp.schemas.overview import CategoryThisMonth, MonthSoFar, Overview
 from finance_mcp.services.analytics import ZERO, add_up, fold, period_of, to_totals, today
+from finance_mcp.services.budgets import budget_status
 from finance_mcp.services.periods import add_months, month_end, month_label
+from finance_mcp.services.recurring import upcoming
 from finance_mcp.services.reports import COUNT_UP_TO
 
 TOP = 5
+BILLS_DAYS = 7
+BILLS_SHOWN = 10
 NEXT_STEPS = [
     "Where did the money go: spending_summary with this month's dates (group_by category, merchant or tag).",
     "The transactions behind a category: list_transactions with its category and dates.",
     "Rows without a derived category: the categorize_uncategorized prompt, then update_transaction.",
     "Recording spending: create_transaction with a negative amount on one of these accounts.",
+    "Bills and budgets in full: upcoming and budget_status (post_due_recurring records due bills).",
 ]
 
 
@@ -39,6 +44,10 @@ async def get_overview(db: Database, principal: Principal, *, on: dt.date | None
             Scope(last_first, day), Slice(bucket="day"), Slice(by="category", bucket="month")
         )
         _rows, uncategorized = await uow.analytics.uncategorized(1, count_up_to=COUNT_UP_TO)
+        planned = await uow.toolset_usage.used(principal.user_id)
+    # Budgets and recurring bills only when the household has any (`planning`): two reads of their own.
+    bills = (await upcoming(db, principal, BILLS_DAYS, on=day)).items[:BILLS_SHOWN] if "planning" in planned else []
+    budgets = (await budget_status(db, principal, on=day)).budgets if "planning" in planned else []
 
     def between(start: dt.date, end: dt.date) -> Totals:
         return add_up(to_totals(row) for row in days if start <= row["bucket"] <= end)
@@ -84,5 +93,7 @@ async def get_overview(db: Database, principal: Principal, *, on: dt.date | None
         ],
         uncategorized=min(uncategorized, COUNT_UP_TO),
         uncategorized_more=uncategorized > COUNT_UP_TO,
+        bills_due=bills,
+        budgets_at_risk=[status for status in budgets if status.status != "under"],
         next_steps=NEXT_STEPS,
     )

@@ -136,3 +136,11 @@ def test_no_schema_is_spelt_out_in_two_tools() -> None:
                 text = json.dumps(body, sort_keys=True)
                 if len(text) > 80:  # a couple of fields is cheaper inline than named
                     assert seen.setdefault(text, tool.name) == tool.name, f"{tool.name} repeats {seen[text]}'s {text}"
+
+
+async def test_once_the_household_plans_the_default_offers_planning(server, connect):
+    async with connect(server.token(tenant=fresh_tenant())) as client:
+        await call(client, "set_budget", category="Food", amount="200")  # called by name: not listed yet
+        names = [tool.name for tool in (await client.list_tools()).tools]
+
+    assert names == in_set(CORE) + in_set("changes") + in_set("planning")

@@ -10,7 +10,7 @@ import pytest
 from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import PermissionDenied
 from finance_mcp.domain.principals import Role
-from finance_mcp.services import analytics
+from finance_mcp.services import analytics, budgets, recurring
 from finance_mcp.services.overview import get_overview
 from tests.services.helpers import MakePrincipal, open_account, record
 
@@ -96,3 +96,30 @@ async def test_without_read_permission_nothing_is_shown(db: Database, make_princ
     reader = await make_principal(scopes=frozenset({"finance:write"}))
     with pytest.raises(PermissionDenied):
         await get_overview(db, reader)
+
+
+async def test_bills_due_and_budgets_at_risk_show_once_the_household_plans(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    owner = await make_principal()
+    account = await open_account(db, owner, "500")
+    day = dt.date(2026, 3, 10)
+    before = await get_overview(db, owner, on=day)
+    await budgets.set_budget(db, owner, category="Food", amount=D("100"), start_month="2026-03")
+    await budgets.set_budget(db, owner, category="Rent", amount=D("1000"), start_month="2026-03")
+    await recurring.create_recurring(
+        db, owner, account_id=account.id, amount=D("-9.99"), category="Subscriptions", frequency="monthly",
+        start_date=dt.date(2026, 1, 13), merchant="Streamly",
+    )  # fmt: skip
+    await record(db, owner, account.id, "-80", date=dt.date(2026, 3, 5), category="food")  # 80 % on the 10th
+
+    seen = await get_overview(db, owner, on=day)
+
+    assert (before.bills_due, before.budgets_at_risk) == ([], [])
+    # 80 of 100 spent by the 10th projects past 90 % (near); Rent, with nothing spent, is not at risk
+    assert [(s.category, s.status) for s in seen.budgets_at_risk] == [("Food", "near")]
+    assert [(b.due_date, b.overdue) for b in seen.bills_due] == [
+        (dt.date(2026, 1, 13), True),
+        (dt.date(2026, 2, 13), True),
+        (dt.date(2026, 3, 13), False),
+    ]

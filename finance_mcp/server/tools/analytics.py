@@ -24,7 +24,7 @@ from finance_mcp.services import analytics
 from finance_mcp.services import net_worth as net_worth_service
 from finance_mcp.services.periods import MAX_DAYS
 
-StartDate = Annotated[dt.date, Field(description="First day counted, inclusive (YYYY-MM-DD)")]
+StartDate = Annotated[dt.date, Field(description="First day counted, inclusive")]
 EndDate = Annotated[dt.date, Field(description="Last day counted, inclusive; at most ~10 years on")]
 AccountIds = Annotated[
     list[Annotated[int, Field(ge=1)]] | None,

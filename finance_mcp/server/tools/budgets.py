@@ -38,7 +38,10 @@ def register(mcp: MCPServer) -> None:
 
     @tool(mcp, title="List budgets", annotations=READ)
     async def list_budgets(principal: CurrentPrincipal, db: Db) -> BudgetList:
-        """Every budget of the household: category, monthly amount, first month and rollover."""
+        """Every budget of the household: category, monthly amount, first month and rollover.
+
+        How each stands this month: budget_status. Change one with set_budget, remove it with delete_budget.
+        """
         return await service.list_budgets(db, principal)
 
     @tool(mcp, title="Delete a budget", annotations=DELETE)

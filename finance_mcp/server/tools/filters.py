@@ -15,8 +15,8 @@ FilterText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 TagText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 AccountFilter = Annotated[int | None, Field(ge=1, description="Only this account")]
-StartDate = Annotated[dt.date | None, Field(description="From this date, inclusive (YYYY-MM-DD)")]
-EndDate = Annotated[dt.date | None, Field(description="Up to this date, inclusive (YYYY-MM-DD)")]
+StartDate = Annotated[dt.date | None, Field(description="From this date, inclusive")]
+EndDate = Annotated[dt.date | None, Field(description="Up to this date, inclusive")]
 CategoryFilter = Annotated[FilterText | None, Field(description="Exact category, any case")]
 DerCategoryFilter = Annotated[FilterText | None, Field(description="Exact derived category, any case")]
 MerchantFilter = Annotated[FilterText | None, Field(description="Merchant contains this text, any case")]

@@ -20,13 +20,13 @@ def register(mcp: MCPServer) -> None:
         db: Db,
         as_of: Annotated[
             dt.date | None,
-            Field(description="Look from this day instead of today, e.g. a past month's end"),
+            Field(description="Default today (UTC); e.g. a past month's end"),
         ] = None,
     ) -> Overview:
         """Start a conversation here: the household at a glance in one call.
 
-        Every account's balance, net worth per currency, this month so far against last month (whole and
-        to the same day), the largest categories, and how many rows lack a derived category. Then
-        spending_summary or list_transactions for detail (next_steps says which).
+        Every balance, net worth per currency, this month so far against last month (whole and to the
+        same day), the largest categories, rows lacking a derived category, bills due and budgets at
+        risk. Then spending_summary or list_transactions for detail (next_steps says which).
         """
         return await overview(db, principal, on=as_of)

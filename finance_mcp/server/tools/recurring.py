@@ -57,7 +57,10 @@ def register(mcp: MCPServer) -> None:
 
     @tool(mcp, title="List recurring series", annotations=READ)
     async def list_recurring(principal: CurrentPrincipal, db: Db) -> RecurringList:
-        """Every recurring series with its next due date not posted yet."""
+        """Every recurring series with its next due date not posted yet.
+
+        Change one with update_recurring; what falls due soon, across series: upcoming.
+        """
         return await service.list_recurring(db, principal)
 
     @tool(mcp, title="Update a recurring series", annotations=UPDATE)
@@ -81,6 +84,8 @@ def register(mcp: MCPServer) -> None:
     ) -> RecurringRead:
         """Change a series: only what you give changes (null = unchanged; clear_fields empties).
 
+        Ids come from list_recurring.
+
         Dates already posted stay posted; transactions already recorded are not changed.
         """
         changes = {
@@ -92,7 +97,10 @@ def register(mcp: MCPServer) -> None:
 
     @tool(mcp, title="Delete a recurring series", annotations=DELETE)
     async def delete_recurring(recurring_id: RecurringId, principal: CurrentPrincipal, db: Db) -> RecurringDeleted:
-        """Stop and delete a series. The transactions it already posted stay (delete them separately)."""
+        """Stop and delete a series. The transactions it already posted stay (delete them separately).
+
+        Ids come from list_recurring; undo_change brings the series back.
+        """
         return await service.delete_recurring(db, principal, recurring_id)
 
     @tool(mcp, title="Upcoming recurring transactions", annotations=READ)
@@ -101,7 +109,10 @@ def register(mcp: MCPServer) -> None:
         db: Db,
         days: Annotated[int, Field(ge=1, le=service.MAX_UPCOMING_DAYS, description="How far ahead")] = 30,
     ) -> Upcoming:
-        """What falls due from today to `days` ahead, and earlier dates not posted yet (overdue), by date."""
+        """What falls due from today to `days` ahead, and earlier dates not posted yet (overdue), by date.
+
+        To record what is due as transactions: post_due_recurring.
+        """
         return await service.upcoming(db, principal, days)
 
     @tool(mcp, title="Post due recurring transactions", annotations=UPDATE)

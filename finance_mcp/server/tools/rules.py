@@ -53,7 +53,10 @@ def register(mcp: MCPServer) -> None:
 
     @tool(mcp, title="List rules", annotations=READ)
     async def list_rules(principal: CurrentPrincipal, db: Db) -> RuleList:
-        """Every rule of the household, in the order they run (priority, then id)."""
+        """Every rule of the household, in the order they run (priority, then id).
+
+        Change one with update_rule; run them over past transactions with apply_rules.
+        """
         return await service.list_rules(db, principal)
 
     @tool(mcp, title="Update a rule", annotations=UPDATE)
@@ -66,14 +69,20 @@ def register(mcp: MCPServer) -> None:
         actions: RuleActions | None = None,
         priority: Priority = None,
     ) -> RuleRead:
-        """Change a rule: only what you give changes (conditions and actions are replaced whole)."""
+        """Change a rule: only what you give changes (conditions and actions are replaced whole).
+
+        Ids come from list_rules; the conditions and actions are as in create_rule.
+        """
         return await service.update_rule(
             db, principal, rule_id, name=name, conditions=conditions, actions=actions, priority=priority
         )
 
     @tool(mcp, title="Delete a rule", annotations=DELETE)
     async def delete_rule(rule_id: RuleId, principal: CurrentPrincipal, db: Db) -> RuleDeleted:
-        """Delete a rule; transactions it already categorised keep their values."""
+        """Delete a rule; transactions it already categorised keep their values.
+
+        Ids come from list_rules; undo_change brings it back.
+        """
         return await service.delete_rule(db, principal, rule_id)
 
     @tool(mcp, title="Apply rules", annotations=UPDATE)

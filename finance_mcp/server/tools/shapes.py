@@ -26,11 +26,18 @@ SHAPES: dict[str, tuple[str, str]] = {
     "Totals": ("spending_summary", "{spending, income, net, count}, as in spending_summary"),
     "AccountBalance": ("net_worth", "{account_id, name, account_type, currency, balance}, as in net_worth"),
     "CurrencyTotal": ("net_worth", "{currency, balance}"),
+    "BudgetStatus": ("budget_status", "A budget's month: the fields of budget_status's budgets"),
+    "DueItem": ("upcoming", "A due date: the fields of upcoming's items"),
 }
 _NESTED_NOISE = frozenset({"description", "pattern", "format", "default", "required"})
 # An argument shape another tool takes field by field, and that tool: elsewhere its fields keep their
 # types and bounds, and their descriptions are that tool's.
-ARGUMENT_SHAPES: dict[str, str] = {"TransactionFields": "create_transaction", "SplitPart": "create_transaction"}
+ARGUMENT_SHAPES: dict[str, str] = {
+    "TransactionFields": "create_transaction",
+    "SplitPart": "create_transaction",
+    "RuleActions": "create_rule",
+    "RuleCondition": "create_rule",
+}
 
 
 # A tool whose arguments repeat another's, registered before it: a description said there is not said again.

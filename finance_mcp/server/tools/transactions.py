@@ -102,8 +102,8 @@ def register(mcp: MCPServer) -> None:
         principal: CurrentPrincipal,
         db: Db,
         account_id: Annotated[int | None, Field(ge=1, description="Only this account")] = None,
-        start_date: Annotated[dt.date | None, Field(description="From this date, inclusive (YYYY-MM-DD)")] = None,
-        end_date: Annotated[dt.date | None, Field(description="Up to this date, inclusive (YYYY-MM-DD)")] = None,
+        start_date: Annotated[dt.date | None, Field(description="From this date, inclusive")] = None,
+        end_date: Annotated[dt.date | None, Field(description="Up to this date, inclusive")] = None,
         category: Annotated[FilterText | None, Field(description="Exact category, any case")] = None,
         der_category: Annotated[FilterText | None, Field(description="Exact derived category, any case")] = None,
         merchant: Annotated[FilterText | None, Field(description="Merchant contains this text, any case")] = None,
@@ -111,10 +111,8 @@ def register(mcp: MCPServer) -> None:
         tags: Annotated[
             list[TagText] | None, Field(max_length=50, description="Has ANY of these tags (exact, any case)")
         ] = None,
-        min_amount: Annotated[
-            AmountIn | None, Field(description='Signed amount at least this, e.g. "-100.00")')
-        ] = None,
-        max_amount: Annotated[AmountIn | None, Field(description='Signed amount at most this, e.g. "-10.00")')] = None,
+        min_amount: Annotated[AmountIn | None, Field(description='Signed amount at least this, e.g. "-100.00"')] = None,
+        max_amount: Annotated[AmountIn | None, Field(description='Signed amount at most this, e.g. "-10.00"')] = None,
         search: Annotated[
             FilterText | None, Field(description="Text in description, merchant, category or location")
         ] = None,
