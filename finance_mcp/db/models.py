@@ -202,6 +202,8 @@ class ApiKey(Base):
     # A key made with the create_api_key tool under an OAuth sign-in re-checks its person through that
     # sign-in's grant (which holds the MCP_Auth refresh token); ending the grant stops the key.
     grant_id: Mapped[int | None] = mapped_column(ForeignKey("oauth_grants.id", ondelete="SET NULL"), index=True)
+    # The toolsets the key's client is offered by default (server/toolsets.py); null: the household's default.
+    toolsets: Mapped[list[str] | None] = mapped_column(JSON())
 
 
 class OAuthClient(Base):

@@ -8,6 +8,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from finance_mcp.domain.toolsets import TOOLSET_NAMES, ToolsetName
+
 Scope = Literal["finance:read", "finance:write", "finance:admin"]
 KeyName = Annotated[
     str,
@@ -28,12 +30,23 @@ ExpiresInDays = Annotated[int, Field(ge=1, le=365, description="Days until the k
 DEFAULT_EXPIRY_DAYS = 90
 
 
+KeyToolsets = Annotated[
+    list[ToolsetName] | None,
+    Field(
+        max_length=len(TOOLSET_NAMES),
+        description='The toolsets its client is offered by default, e.g. ["core", "planning"]; '
+        "default: the household's",
+    ),
+]
+
+
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: KeyName
     scopes: KeyScopes
     expires_in_days: ExpiresInDays = DEFAULT_EXPIRY_DAYS
+    toolsets: KeyToolsets = None
 
 
 class ApiKeyRead(BaseModel):
@@ -41,6 +54,9 @@ class ApiKeyRead(BaseModel):
     name: str
     prefix: str = Field(description="The start of the key, to recognise it; the rest is never shown again")
     scopes: list[str]
+    toolsets: list[str] | None = Field(
+        default=None, description="Offered by default to its client; null: the household's"
+    )
     role: str = Field(
         description="The key's role: its creator's when it was made, lowered by re-checks with MCP_Auth; never higher"
     )

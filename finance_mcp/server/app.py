@@ -32,7 +32,7 @@ from finance_mcp.logs import configure_logging
 from finance_mcp.server import edge, prompts, resources
 from finance_mcp.server import toolsets as toolset_choice
 from finance_mcp.server.api_key_checks import recheck_policy
-from finance_mcp.server.auth import BearerVerifier, JwtVerifier
+from finance_mcp.server.auth import API_KEY_CLIENT_ID, BearerVerifier, JwtVerifier
 from finance_mcp.server.dependencies import resolve_principal
 from finance_mcp.server.errors import tool_error
 from finance_mcp.server.oauth.bridge import LoginBridge, build_bridge
@@ -128,11 +128,14 @@ class FinanceServer(MCPServer):
         tools = sorted(
             await super().list_tools(), key=lambda tool: toolset_choice.ORDER.get(tool.name, len(toolset_choice.ORDER))
         )
-        if self.state is None or get_access_token() is None:
+        token = get_access_token()
+        if self.state is None or token is None:
             return tools
         try:
             principal = await resolve_principal(self.state)
-            toolsets = toolset_choice.chosen(await toolsets_in_use(self.state.db, principal))
+            key_default = (token.claims or {}).get("toolsets") if token.client_id == API_KEY_CLIENT_ID else None
+            in_use = await toolsets_in_use(self.state.db, principal) if key_default is None else frozenset[str]()
+            toolsets = toolset_choice.chosen(in_use, key_default=key_default)
         except FinanceError as error:
             raise MCPError(INVALID_PARAMS, str(error)) from None
         by_name = {tool.name: tool for tool in tools}

@@ -153,6 +153,8 @@ class BearerVerifier(TokenVerifier):
         if holder.tenant_id is not None:
             claims["tenant_id"] = holder.tenant_id
         claims["api_key_id"] = holder.key_id
+        if holder.toolsets is not None:
+            claims["toolsets"] = list(holder.toolsets)
         tenant = holder.tenant_id if holder.tenant_id is not None else "personal"
         return AccessToken(
             token=token,

@@ -15,7 +15,7 @@ out can still be called by name, and every tool still checks the caller's permis
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import parse_qs
@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from finance_mcp.domain.errors import Invalid
 from finance_mcp.domain.principals import Permission, Principal
+from finance_mcp.domain.toolsets import TOOLSET_NAMES
 
 HEADER = "x-finance-toolsets"
 QUERY = "toolsets"
@@ -95,17 +96,22 @@ CATALOGUE: dict[str, Offer] = {
     "list_api_keys": Offer("keys", signed_in=True),
     "revoke_api_key": Offer("keys", signed_in=True),
 }
-TOOLSETS: tuple[str, ...] = tuple(dict.fromkeys(offer.toolset for offer in CATALOGUE.values()))
+TOOLSETS: tuple[str, ...] = TOOLSET_NAMES
 ORDER = {name: position for position, name in enumerate(CATALOGUE)}
 
 # The caller's choice for this HTTP request, as written: None when they made none (the default applies).
 CHOSEN: ContextVar[str | None] = ContextVar("finance_toolsets", default=None)
 
 
-def chosen(in_use: frozenset[str]) -> frozenset[str]:
-    """The toolsets this request lists: the caller's choice, else core and the sets in use."""
+def chosen(in_use: frozenset[str], *, key_default: Sequence[str] | None = None) -> frozenset[str]:
+    """The toolsets this request lists: the request's choice, else the API key's own default, else core
+    and the sets the household uses."""
     choice = CHOSEN.get()
-    return parse(choice) if choice is not None else frozenset({CORE}) | in_use
+    if choice is not None:
+        return parse(choice)
+    if key_default is not None:
+        return frozenset(key_default)
+    return frozenset({CORE}) | in_use
 
 
 def parse(choice: str) -> frozenset[str]:

@@ -24,6 +24,7 @@ from finance_mcp.crypto import hash_secret, matches, new_secret
 from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Conflict, NotFound, PermissionDenied
 from finance_mcp.domain.principals import Permission, Principal, scopes_for, tenant_of
+from finance_mcp.domain.toolsets import TOOLSET_NAMES
 from finance_mcp.repositories.unit_of_work import UnitOfWork, UnitsOfWork
 from finance_mcp.schemas.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead, ApiKeyRevoked
 from finance_mcp.services.api_key_recheck import RecheckPolicy
@@ -59,6 +60,7 @@ class KeyHolder:
     role: str
     scopes: tuple[str, ...]
     expires_at: dt.datetime
+    toolsets: tuple[str, ...] | None = None  # offered by default to the key's client; None: the household's
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ def _to_read(row: RowMapping, now: dt.datetime) -> ApiKeyRead:
         name=row["name"],
         prefix=f"{KEY_PREFIX}{row['lookup_id']}_…",
         scopes=list(row["scopes"]),
+        toolsets=None if row["toolsets"] is None else list(row["toolsets"]),
         role=row["role"],
         user_id=row["user_id"],
         user_email=row["user_email"],
@@ -163,6 +166,7 @@ async def create_api_key(
             secret_hash=hash_secret(secret),
             role=principal.role.value,
             scopes=sorted(set(data.scopes)),
+            toolsets=None if data.toolsets is None else [t for t in TOOLSET_NAMES if t in data.toolsets],
             expires_at=now + dt.timedelta(days=days),
             **origin,
         )
@@ -278,4 +282,5 @@ async def authenticate(
         role=role,
         scopes=tuple(row["scopes"]),
         expires_at=row["expires_at"],
+        toolsets=None if row["toolsets"] is None else tuple(row["toolsets"]),
     )

@@ -77,3 +77,28 @@ async def test_a_read_only_api_key_is_offered_neither_writes_nor_key_management(
     assert not {"create_account", "create_transaction", "delete_account", "undo_change"} & set(names)
     assert not KEY_TOOLS & set(names)
     assert refused.is_error
+
+
+async def test_an_api_key_carries_its_own_default_and_the_url_still_chooses(
+    bridge_server: RunningServer, connect_bridge: Connect
+) -> None:
+    owner = bridge_server.token(tenant=fresh_tenant(), role="OWNER")
+    async with connect_bridge(owner) as client:
+        created = await call(
+            client, "create_api_key", name="Planner", scopes=["finance:read", "finance:write"], toolsets=["planning"]
+        )
+        plain = await call(client, "create_api_key", name="Plain", scopes=["finance:read"])
+    async with connect_bridge(created["key"]) as client:
+        default = await listed(client)
+    async with connect_bridge(created["key"], toolsets="core") as client:
+        chosen = await listed(client)
+    async with connect_bridge(plain["key"]) as client:
+        household_default = await listed(client)
+
+    assert created["api_key"]["toolsets"] == ["planning"]
+    assert plain["api_key"]["toolsets"] is None
+    assert "set_budget" in default
+    assert "create_transaction" not in default  # the key's default is exactly what it carries
+    assert "create_transaction" in chosen
+    assert "set_budget" not in chosen
+    assert "list_accounts" in household_default

@@ -16,6 +16,7 @@ from finance_mcp.schemas.api_keys import (
     ExpiresInDays,
     KeyName,
     KeyScopes,
+    KeyToolsets,
 )
 from finance_mcp.server.tools import CREATE, DELETE, READ, CurrentPrincipal, Db, tool
 from finance_mcp.services import api_keys
@@ -29,6 +30,7 @@ def register(mcp: MCPServer, *, unchecked_max_days: int) -> None:
         principal: CurrentPrincipal,
         db: Db,
         expires_in_days: ExpiresInDays = DEFAULT_EXPIRY_DAYS,
+        toolsets: KeyToolsets = None,
     ) -> ApiKeyCreated:
         """Create an API key for a client that can only send a fixed header (Authorization: Bearer <key>).
 
@@ -38,7 +40,7 @@ def register(mcp: MCPServer, *, unchecked_max_days: int) -> None:
         The result says whether the key is re-checked with MCP_Auth (follows the person's role): pass on
         its `notice` to the user when there is one. list_api_keys shows it later, without the secret.
         """
-        data = ApiKeyCreate(name=name, scopes=scopes, expires_in_days=expires_in_days)
+        data = ApiKeyCreate(name=name, scopes=scopes, expires_in_days=expires_in_days, toolsets=toolsets)
         return await api_keys.create_api_key(db, principal, data, unchecked_max_days=unchecked_max_days)
 
     @tool(mcp, title="List API keys", annotations=READ)
