@@ -105,6 +105,9 @@ class Transaction(Base):
             "category",
             "merchant",
         ),
+        # An imported row's fingerprint (finance_mcp/imports/rows.py), once per account: re-importing a file
+        # or an overlapping statement cannot add a row twice, even when two imports race.
+        Index("uq_transactions_account_import_fingerprint", "account_id", "import_fingerprint", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -122,6 +125,8 @@ class Transaction(Base):
     der_merchant: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Null unless the row came from import_transactions (NULLs never collide in the unique index).
+    import_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
 
 class TransactionTag(Base):

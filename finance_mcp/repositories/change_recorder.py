@@ -71,6 +71,8 @@ class ChangeRecorder:
         self.rows: list[dict[str, Any]] = []
         self.change_id: int | None = None  # once written
         self._undoes: int | None = None
+        self._spilled = 0  # rows already written by `spill()`
+        self._done = False
 
     def describe(
         self,
@@ -97,43 +99,64 @@ class ChangeRecorder:
     def written(self, change_id: int) -> None:
         """The change went out with the write's own statement (PostgreSQL's one-statement create)."""
         self.change_id = change_id
+        self._done = True
+
+    async def spill(self) -> None:
+        """Write the change and its rows so far now, inside the unit's transaction, and forget them: a
+        large import holds one chunk's images at a time. `flush()` writes the rest at commit."""
+        if self.change is None or self._done or not self.rows:
+            return
+        await self._write(dt.datetime.now(dt.UTC))
+        self._spilled += len(self.rows)
+        self.rows = []
 
     async def flush(self, now: dt.datetime | None = None) -> None:
-        if self.change is None or self.change_id is not None:
+        if self.change is None or self._done:
             return
-        at = now or dt.datetime.now(dt.UTC)
+        await self._write(now or dt.datetime.now(dt.UTC))
+        self._done = True
+        household, change_id = self._household_id, self.change_id
+        if self._undoes is None:
+            return
         driver = self._conn.sqlite_driver()
         if driver is not None:
-            self._flush_to_sqlite(driver, at)
-            return
-        result = await self._conn.execute(_INSERT_CHANGE, {**self.change, "at": at})
-        self.change_id = change_id = int(result.scalar_one())
-        household = self._household_id
-        if self.rows:
-            params = [
-                {**r, "change_id": change_id, "seq": i, "household_id": household} for i, r in enumerate(self.rows)
-            ]
-            await self._conn.execute(_INSERT_ROWS, params)
-        if self._undoes is not None:
+            driver.execute(_SQLITE_UNDONE, (change_id, self._undoes, household))
+        else:
             await self._conn.execute(_MARK_UNDONE, {"p_id": self._undoes, "p_household": household, "p_by": change_id})
 
-    def _flush_to_sqlite(self, driver: sqlite3.Connection, at: dt.datetime) -> None:
-        """`flush` on SQLite through its own connection: SQLAlchemy's work per statement cost several times
+    async def _write(self, at: dt.datetime) -> None:
+        """The change (unless written already) and the rows not yet written."""
+        driver = self._conn.sqlite_driver()
+        if driver is not None:
+            self._write_to_sqlite(driver, at)
+            return
+        if self.change_id is None:
+            result = await self._conn.execute(_INSERT_CHANGE, {**(self.change or {}), "at": at})
+            self.change_id = int(result.scalar_one())
+        change_id, household, first = self.change_id, self._household_id, self._spilled
+        if self.rows:
+            params = [
+                {**r, "change_id": change_id, "seq": first + i, "household_id": household}
+                for i, r in enumerate(self.rows)
+            ]
+            await self._conn.execute(_INSERT_ROWS, params)
+
+    def _write_to_sqlite(self, driver: sqlite3.Connection, at: dt.datetime) -> None:
+        """`_write` on SQLite through its own connection: SQLAlchemy's work per statement cost several times
         the inserts themselves (docs/CHANGE_LOG.md). Values stored as the column types store them: UTC
         timestamps as naive text, JSON as `json.dumps` writes it."""
-        change = self.change or {}
-        stamp = at.astimezone(dt.UTC).strftime(_SQLITE_TIME)
-        cursor = driver.execute(_SQLITE_CHANGE, (stamp, *(change[name] for name in _CHANGE_FIELDS)))
-        self.change_id = change_id = cursor.lastrowid
-        household = self._household_id
+        if self.change_id is None:
+            change = self.change or {}
+            stamp = at.astimezone(dt.UTC).strftime(_SQLITE_TIME)
+            cursor = driver.execute(_SQLITE_CHANGE, (stamp, *(change[name] for name in _CHANGE_FIELDS)))
+            self.change_id = cursor.lastrowid
+        change_id, household, first = self.change_id, self._household_id, self._spilled
         rows = [
-            (change_id, seq, household, r["table_name"], r["row_id"], _json(r["before"]), _json(r["after"]))
+            (change_id, first + seq, household, r["table_name"], r["row_id"], _json(r["before"]), _json(r["after"]))
             for seq, r in enumerate(self.rows)
         ]
         if rows:
             driver.executemany(_SQLITE_ROWS, rows)
-        if self._undoes is not None:
-            driver.execute(_SQLITE_UNDONE, (change_id, self._undoes, household))
 
 
 def _json(picture: Image | None) -> str | None:

@@ -71,7 +71,11 @@ _INSERT = insert(transactions).returning(*COLUMNS, sort_by_parameter_order=True)
 _GET = select(*COLUMNS).where(*_BY_ID)
 _GET_FOR_UPDATE = _GET.with_for_update()
 # Every column: the row's image for the change log, from the statement that deletes it.
-_DELETE = delete(transactions).where(*_BY_ID).returning(*COLUMNS, transactions.c.created_by)
+_DELETE = (
+    delete(transactions)
+    .where(*_BY_ID)
+    .returning(*COLUMNS, transactions.c.created_by, transactions.c.import_fingerprint)
+)
 _INSERT_TAGS = insert(transaction_tags)
 _DELETE_TAGS = delete(transaction_tags).where(
     transaction_tags.c.transaction_id == bindparam("p_id"),
@@ -324,6 +328,18 @@ class TransactionRepository:
         }
         params: list[dict[str, Any]] = [{**row, "tags": row.get("tags") or [], **stamp} for row in rows]
         return await self._insert(params)
+
+    async def imported(self, account_id: int, fingerprints: Sequence[str]) -> set[str]:
+        """Which of these import fingerprints the account already holds (served by the unique index)."""
+        if not fingerprints or not storable(account_id):
+            return set()
+        statement = select(transactions.c.import_fingerprint).where(
+            transactions.c.household_id == self._household_id,
+            transactions.c.account_id == account_id,
+            transactions.c.import_fingerprint.in_(bindparam("p_fingerprints", expanding=True)),
+        )
+        result = await self._conn.execute(statement, {"p_fingerprints": list(fingerprints)})
+        return {str(found) for found in result.scalars()}
 
     async def _insert(self, params: list[dict[str, Any]]) -> list[RowMapping]:
         """Insert whole rows (in order) with their tags; return the stored rows in the same order."""

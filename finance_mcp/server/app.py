@@ -34,7 +34,7 @@ from finance_mcp.server.observe import CURRENT_CALL, CallObserver, CallRecord, T
 from finance_mcp.server.sdk_private import registered_tool
 from finance_mcp.server.sessions import SessionsPerPrincipal
 from finance_mcp.server.state import ServerState
-from finance_mcp.server.tools import accounts, analytics, api_keys, changes, households, transactions
+from finance_mcp.server.tools import accounts, analytics, api_keys, changes, households, imports, transactions
 from finance_mcp.settings import Settings
 
 NAME = "finance-mcp"
@@ -176,6 +176,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
     transactions.register(mcp)
     analytics.register(mcp)
     changes.register(mcp)
+    imports.register(mcp, max_bytes=settings.max_request_body_bytes)
     if settings.api_keys:
         api_keys.register(mcp, unchecked_max_days=settings.api_key_unchecked_max_days)
     resources.register(mcp, state)

@@ -36,6 +36,7 @@ PERMISSION_OF = {
     "create_transactions_batch": Permission.WRITE,
     "update_transaction": Permission.WRITE,
     "delete_transaction": Permission.WRITE,
+    "import_transactions": Permission.WRITE,
 }
 UNDO = "undo_change"
 NOT_UNDOABLE = "Changes to API keys and members cannot be undone; revoke the key instead (revoke_api_key)."

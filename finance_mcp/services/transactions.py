@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import RowMapping
+
 from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Conflict, FinanceError, Invalid, NotFound
 from finance_mcp.domain.money import check_balance, format_amount
@@ -82,7 +84,7 @@ def decode_cursor(cursor: str, filters: TransactionFilter) -> tuple[dt.date, int
     return position
 
 
-async def _adjust(
+async def adjust_account(
     uow: UnitOfWork, account_id: int, delta: Decimal, rows: int, now: dt.datetime, size: int = 0
 ) -> Decimal:
     balance = await uow.accounts.adjust_balance(account_id, delta, rows=rows, size=size, now=now)
@@ -130,7 +132,7 @@ async def _why_not_recorded(db: Database, principal: Principal, account_id: int,
     return Conflict("This household was at one of its limits a moment ago; nothing was changed. Try again.")
 
 
-async def _check_room(uow: UnitOfWork, principal: Principal, *, rows: int, size: int) -> None:
+async def check_room(uow: UnitOfWork, principal: Principal, *, rows: int, size: int) -> None:
     """Refuse a write that would take the household beyond its quotas (under the household's lock)."""
     if not principal.quotas.on_rows:
         return
@@ -151,19 +153,13 @@ async def record_batch(
     values = [{**item.model_dump(), "account_id": account_id} for item in items]
     size = sum(row_bytes(row) for row in values)
     async with UnitsOfWork(db).write(principal.household_id) as uow:
-        await _check_room(uow, principal, rows=len(items), size=size)
-        balance = await _adjust(uow, account_id, total, len(items), now, size)
-        rows = await uow.transactions.add_many(
-            values,
-            created_by=principal.user_id,
-            now=now,
-        )
+        await check_room(uow, principal, rows=len(items), size=size)
+        balance = await adjust_account(uow, account_id, total, len(items), now, size)
+        rows = await add_rows(uow, principal, values, now=now)
         summary = f"Recorded {len(rows)} transactions totalling {format_amount(total)} in account {account_id}"
         uow.log.describe(
             by=principal, tool="create_transactions_batch", summary=summary, entity_type="account", entity_id=account_id
         )
-        for row in rows:
-            uow.log.row("transactions", row["id"], None, image(row, created_by=principal.user_id))
         uow.log.totals(account_id, total, rows=len(rows), size=size, now=now)
         await uow.commit()
     return BatchCreated(
@@ -172,6 +168,19 @@ async def record_batch(
         total_amount=total,
         account_balance=balance,
     )
+
+
+async def add_rows(
+    uow: UnitOfWork, principal: Principal, values: Sequence[dict[str, Any]], *, now: dt.datetime
+) -> list[RowMapping]:
+    """Store rows (each with its account_id) and log each one's image for undo: the one place where a batch
+    and an import create rows, so what every created row must go through is added here. The caller moves
+    the balances and logs the totals, once for all its rows."""
+    rows = await uow.transactions.add_many(values, created_by=principal.user_id, now=now)
+    for row, given in zip(rows, values, strict=True):
+        imported = {"import_fingerprint": given["import_fingerprint"]} if given.get("import_fingerprint") else {}
+        uow.log.row("transactions", row["id"], None, image(row, created_by=principal.user_id, **imported))
+    return rows
 
 
 async def list_transactions(
@@ -274,12 +283,12 @@ async def update_transaction(
         sizes = {old_account: -old_size}
         sizes[new_account] = sizes.get(new_account, 0) + new_size
         if new_size > old_size:
-            await _check_room(uow, principal, rows=0, size=new_size - old_size)
+            await check_room(uow, principal, rows=0, size=new_size - old_size)
         balances: dict[str, Decimal] = {}
         # Fixed lock order (by account id) so two opposite moves cannot deadlock.
         for account_id in sorted(deltas):
             if deltas[account_id] or counts[account_id] or sizes[account_id] or account_id == new_account:
-                balances[str(account_id)] = await _adjust(
+                balances[str(account_id)] = await adjust_account(
                     uow, account_id, deltas[account_id], counts[account_id], now, sizes[account_id]
                 )
                 uow.log.totals(account_id, deltas[account_id], rows=counts[account_id], size=sizes[account_id], now=now)
@@ -305,7 +314,7 @@ async def delete_transaction(db: Database, principal: Principal, transaction_id:
         if removed is None:
             raise transaction_not_found(transaction_id)
         account_id, amount, size, gone = removed
-        balance = await _adjust(uow, account_id, -amount, -1, now, -size)
+        balance = await adjust_account(uow, account_id, -amount, -1, now, -size)
         summary = f"Deleted transaction {transaction_id}: {_said(amount, gone['category'], gone['date'])}"
         uow.log.describe(
             by=principal,
