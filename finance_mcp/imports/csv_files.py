@@ -148,7 +148,7 @@ def _layout(lines: Sequence[str], mapping: Mapping[str, str]) -> Layout | str:
 
 def _all_named(header: Sequence[str], mapping: Mapping[str, str]) -> bool:
     keys = {header_key(h) for h in header}
-    return sum(1 for name in mapping.values() if header_key(name) in keys) >= 2
+    return any(header_key(name) in keys for name in mapping.values())
 
 
 def _columns(header: Sequence[str], mapping: Mapping[str, str]) -> dict[str, int] | str:

@@ -15,7 +15,8 @@ class BadValue(ValueError):
     """A value that cannot be read; its message is the problem's reason."""
 
 
-_NOISE = re.compile(r"[\s\u00a0\u202f'’]|[A-Za-z$€£¥₣₤]+\.?")
+# Spaces and apostrophes (digit groups), currency symbols and ISO codes: what a statement prints around digits.
+_NOISE = re.compile(r"[\s\u00a0\u202f'’$€£¥₣₤]|(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])")
 
 
 def read_amount(text: str) -> Decimal:
