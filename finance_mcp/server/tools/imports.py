@@ -17,7 +17,7 @@ def register(mcp: MCPServer, *, max_bytes: int) -> None:
     async def import_transactions(
         account_id: Annotated[int, Field(ge=1, description="Account to import into, from list_accounts")],
         content: Annotated[
-            str, Field(description=f"The file's text: CSV, OFX, QFX, QIF or CAMT.053 XML (at most {max_bytes} bytes)")
+            str, Field(description="The file's text: CSV, OFX, QFX, QIF or CAMT.053 XML (a few MB at most)")
         ],
         principal: CurrentPrincipal,
         db: Db,
