@@ -29,7 +29,12 @@ _NOT_IMAGED = frozenset({"id", "household_id", "account_balance", "total"})
 Image = dict[str, Any]
 
 
+_AS_IS = frozenset({str, int, bool, list, type(None)})
+
+
 def encode(value: Any) -> Any:
+    if type(value) in _AS_IS:  # most values of most rows: one set lookup (an import images 100,000 rows)
+        return value
     if isinstance(value, Decimal):
         return format_amount(value)
     if isinstance(value, dt.date):  # datetimes too
