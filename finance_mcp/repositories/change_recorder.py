@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, text, update
 
 from finance_mcp.db.database import Connection
 from finance_mcp.db.models import change_rows, changes
@@ -49,6 +49,12 @@ def image(row: Mapping[Any, Any], **more: Any) -> Image:
 
 _INSERT_CHANGE = insert(changes).returning(changes.c.id)
 _INSERT_ROWS = insert(change_rows)
+_PG_ROWS = text(
+    "INSERT INTO change_rows (change_id, seq, household_id, table_name, row_id, before, after) "
+    "SELECT :p_change, u.seq, :p_household, u.table_name, u.row_id, CAST(u.before AS JSON), CAST(u.after AS JSON) "
+    "FROM unnest(CAST(:p_seq AS INTEGER[]), CAST(:p_table AS TEXT[]), CAST(:p_row AS BIGINT[]), "
+    "CAST(:p_before AS TEXT[]), CAST(:p_after AS TEXT[])) AS u(seq, table_name, row_id, before, after)"
+)
 _MARK_UNDONE = (
     update(changes)
     .where(changes.c.id == bindparam("p_id"), changes.c.household_id == bindparam("p_household"))
@@ -139,7 +145,17 @@ class ChangeRecorder:
             result = await self._conn.execute(_INSERT_CHANGE, {**(self.change or {}), "at": at})
             self.change_id = int(result.scalar_one())
         change_id, household, first = self.change_id, self._household_id, self._spilled
-        if self.rows:
+        if len(self.rows) > 1:
+            # As column arrays, one statement: an executemany would process every value in Python.
+            columns = {
+                "p_seq": list(range(first, first + len(self.rows))),
+                "p_table": [r["table_name"] for r in self.rows],
+                "p_row": [r["row_id"] for r in self.rows],
+                "p_before": [_json(r["before"]) for r in self.rows],
+                "p_after": [_json(r["after"]) for r in self.rows],
+            }
+            await self._conn.execute(_PG_ROWS, {**columns, "p_change": change_id, "p_household": household})
+        elif self.rows:
             params = [
                 {**r, "change_id": change_id, "seq": first + i, "household_id": household}
                 for i, r in enumerate(self.rows)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     true,
     tuple_,
     union_all,
@@ -93,6 +94,34 @@ _SQLITE_ADD = (
 _SQLITE_TOP = "SELECT coalesce(max(id), 0) FROM transactions"
 _SQLITE_RETURNED = tuple(column.name for column in COLUMNS)
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for SQLite DATETIME
+
+# `add_many` on PostgreSQL (`_add_on_postgres`): each column's values as one array.
+_PG_ARRAYS = {
+    "id": "BIGINT",
+    "account_id": "BIGINT",
+    "amount": "NUMERIC(15, 2)",
+    "date": "DATE",
+    "category": "TEXT",
+    "description": "TEXT",
+    "merchant": "TEXT",
+    "location": "TEXT",
+    "tags": "TEXT",
+    "der_category": "TEXT",
+    "der_merchant": "TEXT",
+    "import_fingerprint": "TEXT",
+}
+_PG_IDS = text("SELECT nextval(pg_get_serial_sequence('transactions', 'id')) FROM generate_series(1, :n)")
+_PG_ADD = text(
+    "INSERT INTO transactions (id, household_id, account_id, created_by, amount, date, category, description, "
+    "merchant, location, tags, der_category, der_merchant, created_at, updated_at, import_fingerprint) "
+    "SELECT u.id, :p_household, u.account_id, :p_by, u.amount, u.date, u.category, u.description, u.merchant, "
+    "u.location, CAST(u.tags AS JSON), u.der_category, u.der_merchant, :p_now, :p_now, u.import_fingerprint "
+    "FROM unnest("
+    + ", ".join(f"CAST(:p_{name} AS {kind}[])" for name, kind in _PG_ARRAYS.items())
+    + ") AS u("
+    + ", ".join(_PG_ARRAYS)
+    + ")"
+).bindparams(bindparam("p_now", type_=transactions.c.created_at.type))
 
 _NEWEST_FIRST = (transactions.c.date.desc(), transactions.c.id.desc())
 # An account's own listing, the common case, prebuilt: its page and, from the counter kept beside the
@@ -341,8 +370,41 @@ class TransactionRepository:
         driver = self._conn.sqlite_driver()
         if driver is not None:
             return await self._add_on_sqlite(driver, rows, created_by=created_by, now=now)
+        if self._conn.dialect == "postgresql" and rows:
+            return await self._add_on_postgres(rows, created_by=created_by, now=now)
         params: list[dict[str, Any]] = [{**row, "tags": row.get("tags") or [], **stamp} for row in rows]
         return await self._insert(params)
+
+    async def _add_on_postgres(
+        self, rows: Sequence[dict[str, Any]], *, created_by: int, now: dt.datetime
+    ) -> list[RowMapping]:
+        """`add_many` on PostgreSQL as one INSERT ... SELECT FROM unnest(column arrays): a dozen parameters
+        whatever the row count, where an executemany binds and processes every value of every row in
+        Python. Ids are taken from the sequence first (one statement), so each row's id is known in order."""
+        ids = list((await self._conn.execute(_PG_IDS, {"n": len(rows)})).scalars())
+        columns: dict[str, list[Any]] = {name: [] for name in _PG_ARRAYS}
+        stored: list[dict[str, Any]] = []
+        for ident, row in zip(ids, rows, strict=True):
+            get = row.get
+            tags: list[str] = get("tags") or []
+            values = (ident, row["account_id"], row["amount"], row["date"], row["category"], get("description"))
+            values += (get("merchant"), get("location"), json.dumps(tags), get("der_category"), get("der_merchant"))
+            for name, value in zip(_PG_ARRAYS, (*values, get("import_fingerprint")), strict=True):
+                columns[name].append(value)
+            returned = (*values[:8], tags, *values[9:], now, now)
+            stored.append(dict(zip(_SQLITE_RETURNED, returned, strict=True)))
+        params = {f"p_{name}": values for name, values in columns.items()}
+        await self._conn.execute(
+            _PG_ADD, {**params, "p_household": self._household_id, "p_by": created_by, "p_now": now}
+        )
+        tag_rows = [
+            {"transaction_id": row["id"], "tag": tag_key(tag), "household_id": self._household_id}
+            for row in stored
+            for tag in row["tags"]
+        ]
+        if tag_rows:
+            await self._conn.execute(_INSERT_TAGS, tag_rows)
+        return stored  # type: ignore[return-value]  # dicts with the same keys serve every caller
 
     async def _add_on_sqlite(
         self, driver: sqlite3.Connection, rows: Sequence[dict[str, Any]], *, created_by: int, now: dt.datetime
