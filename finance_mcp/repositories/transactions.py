@@ -123,6 +123,15 @@ _PG_ADD = text(
     + ")"
 ).bindparams(bindparam("p_now", type_=transactions.c.created_at.type))
 
+_IMPORTED_OF = select(transactions.c.import_fingerprint).where(
+    transactions.c.household_id == bindparam("p_household"), transactions.c.account_id == bindparam("p_account")
+)
+_IMPORTED = _IMPORTED_OF.where(transactions.c.import_fingerprint.in_(bindparam("p_fingerprints", expanding=True)))
+# One array parameter, however many fingerprints (an expanding IN renders and binds each one).
+_IMPORTED_POSTGRES = _IMPORTED_OF.where(
+    transactions.c.import_fingerprint == func.any(bindparam("p_fingerprints", type_=ARRAY(String())))
+)
+
 _NEWEST_FIRST = (transactions.c.date.desc(), transactions.c.id.desc())
 # An account's own listing, the common case, prebuilt: its page and, from the counter kept beside the
 # balance, how many rows it holds (one statement, one snapshot; no COUNT over the account's rows).
@@ -445,12 +454,9 @@ class TransactionRepository:
         """Which of these import fingerprints the account already holds (served by the unique index)."""
         if not fingerprints or not storable(account_id):
             return set()
-        statement = select(transactions.c.import_fingerprint).where(
-            transactions.c.household_id == self._household_id,
-            transactions.c.account_id == account_id,
-            transactions.c.import_fingerprint.in_(bindparam("p_fingerprints", expanding=True)),
-        )
-        result = await self._conn.execute(statement, {"p_fingerprints": list(fingerprints)})
+        params = {"p_household": self._household_id, "p_account": account_id, "p_fingerprints": list(fingerprints)}
+        statement = _IMPORTED_POSTGRES if self._conn.dialect == "postgresql" else _IMPORTED
+        result = await self._conn.execute(statement, params)
         return {str(found) for found in result.scalars()}
 
     async def _insert(self, params: list[dict[str, Any]]) -> list[RowMapping]:

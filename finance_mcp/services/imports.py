@@ -30,7 +30,7 @@ from finance_mcp.services.transactions import add_rows, adjust_account, check_ro
 
 TOOL = "import_transactions"
 CHUNK = 1000  # rows stored, logged and reported per step
-LOOKUP = 500  # fingerprints asked about per query
+LOOKUP = 900  # fingerprints asked about per query (SQLite binds each one)
 SAMPLE = 10
 PROBLEMS_SHOWN = 200  # in a result; the count is always exact
 PROBLEMS_SAID = 10  # in a refusal's text
