@@ -97,7 +97,7 @@ async def test_every_tool_resolver_resource_and_prompt_is_registered_with_the_on
     mcp, _state = build_server(settings(api_keys=api_keys))
 
     assert untranslated(mcp) == []
-    assert len(await mcp.list_tools()) == (22 if api_keys else 19)  # list_changes and undo_change
+    assert len(await mcp.list_tools()) == (23 if api_keys else 20)  # list_changes, undo_change, import_transactions
     assert len(await mcp.list_resources()) + len(await mcp.list_resource_templates()) == 8  # finance://changes/recent
     assert len(await mcp.list_prompts()) == 3
 
