@@ -4,10 +4,13 @@ undo puts the account back exactly."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Invalid, NotFound, PermissionDenied
@@ -254,3 +257,31 @@ async def test_imported_rows_keep_the_files_category_or_are_uncategorized(
     await run(db, me, account.id, fixture("chase_us.csv"), dry_run=False)
     categories = sorted(t.category for t in await all_transactions(db, me, account_id=account.id))
     assert categories == ["Food & Drink", "Groceries", "Shopping", "Uncategorized"]
+
+
+async def test_two_imports_of_one_file_at_once_add_its_rows_once(db: Database, make_principal: MakePrincipal) -> None:
+    me = await make_principal()
+    account = await open_account(db, me)
+    content = fixture("card_ofx2.ofx")
+    first, second = await asyncio.gather(
+        run(db, me, account.id, content, dry_run=False), run(db, me, account.id, content, dry_run=False)
+    )
+    assert sorted((first.to_add, second.to_add)) == [0, 2]
+    assert len(await all_transactions(db, me, account_id=account.id)) == 2
+    await assert_balances_add_up(db, me)
+
+
+async def test_the_database_refuses_a_second_row_with_one_fingerprint_in_an_account(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    me = await make_principal()
+    account = await open_account(db, me)
+    await run(db, me, account.id, fixture("quicken.qfx"), dry_run=False)
+    copy = (
+        "INSERT INTO transactions (household_id, account_id, amount, date, category, tags, created_at, updated_at, "
+        "import_fingerprint) SELECT household_id, account_id, amount, date, category, tags, created_at, updated_at, "
+        "import_fingerprint FROM transactions WHERE account_id = :a"
+    )
+    with pytest.raises(IntegrityError):
+        async with db.connect(write=True) as conn:
+            await conn.execute(text(copy), {"a": account.id})
