@@ -230,3 +230,28 @@ def test_amounts_as_banks_write_them(text: str, amount: str) -> None:
 def test_what_is_not_an_amount_is_refused(text: str) -> None:
     with pytest.raises(BadValue):
         read_amount(text)
+
+
+def test_an_ofx_file_with_two_accounts_is_refused_as_a_whole() -> None:
+    one = (FIXTURES / "bank_ofx1.ofx").read_text(encoding="utf-8")
+    head, _, body = one.partition("<BANKMSGSRSV1>")
+    statement = body.partition("</BANKMSGSRSV1>")[0]
+    other = statement.replace("<ACCTID>1234567890", "<ACCTID>999")
+    two = f"{head}<BANKMSGSRSV1>{statement}{other}</BANKMSGSRSV1></OFX>\n"
+    parsed = parse(two)
+    assert [p.row for p in parsed.problems] == [0]
+    assert "2 accounts" in parsed.problems[0].reason
+    assert parsed.rows == []
+
+
+def test_a_csv_direction_column_that_says_neither_is_a_problem() -> None:
+    content = '"Datum";"Af Bij";"Bedrag (EUR)";"Mededelingen"\n"20261102";"Af";"1,00";"a"\n"20261103";"??";"2,00";"b"\n'
+    parsed = parse(content)
+    assert [(r.row, r.amount) for r in parsed.rows] == [(2, Decimal("-1.00"))]
+    assert [p.row for p in parsed.problems] == [3]
+
+
+def test_a_row_with_both_debit_and_credit_is_a_problem() -> None:
+    parsed = parse("Date;Debit;Credit;Description\n01.11.2026;5,00;7,00;both\n02.11.2026;;7,00;in\n")
+    assert [p.row for p in parsed.problems] == [2]
+    assert [r.amount for r in parsed.rows] == [Decimal("7.00")]
