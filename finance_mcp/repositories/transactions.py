@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -86,12 +85,19 @@ _DELETE_TAGS = delete(transaction_tags).where(
 )
 
 # `add_many` on SQLite (`_add_on_sqlite`): the row as stored, and as returned (the names of COLUMNS).
-_SQLITE_ADD = (
+_SQLITE_COLUMNS = (
+    *("id", "household_id", "account_id", "created_by", "amount", "date", "category", "description", "merchant"),
+    *("location", "tags", "der_category", "der_merchant", "created_at", "updated_at", "import_fingerprint"),
+)
+# Plain SQL text, executed many times at once (no RETURNING): one executemany of the driver, still logged
+# as every statement is when DEBUG echoes SQL.
+_SQLITE_ADD = text(
     "INSERT INTO transactions (id, household_id, account_id, created_by, amount, date, category, description, "
     "merchant, location, tags, der_category, der_merchant, created_at, updated_at, import_fingerprint) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "VALUES (:id, :household_id, :account_id, :created_by, :amount, :date, :category, :description, :merchant, "
+    ":location, :tags, :der_category, :der_merchant, :created_at, :updated_at, :import_fingerprint)"
 )
-_SQLITE_TOP = "SELECT coalesce(max(id), 0) FROM transactions"
+_SQLITE_TOP = text("SELECT coalesce(max(id), 0) FROM transactions")
 _SQLITE_RETURNED = tuple(column.name for column in COLUMNS)
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for SQLite DATETIME
 
@@ -376,9 +382,8 @@ class TransactionRepository:
             "created_at": now,
             "updated_at": now,
         }
-        driver = self._conn.sqlite_driver()
-        if driver is not None:
-            return await self._add_on_sqlite(driver, rows, created_by=created_by, now=now)
+        if self._conn.sqlite_driver() is not None:
+            return await self._add_on_sqlite(rows, created_by=created_by, now=now)
         if self._conn.dialect == "postgresql" and rows:
             return await self._add_on_postgres(rows, created_by=created_by, now=now)
         params: list[dict[str, Any]] = [{**row, "tags": row.get("tags") or [], **stamp} for row in rows]
@@ -416,18 +421,18 @@ class TransactionRepository:
         return stored  # type: ignore[return-value]  # dicts with the same keys serve every caller
 
     async def _add_on_sqlite(
-        self, driver: sqlite3.Connection, rows: Sequence[dict[str, Any]], *, created_by: int, now: dt.datetime
+        self, rows: Sequence[dict[str, Any]], *, created_by: int, now: dt.datetime
     ) -> list[RowMapping]:
-        """`add_many` on SQLite in one `executemany` of the driver: SQLAlchemy runs an INSERT ... RETURNING
-        once per row there (SQLite cannot return a multi-row insert's rows in order), which was most of an
-        import's time. Ids are given, counting on from the largest: the unit holds SQLite's one write lock
-        (BEGIN IMMEDIATE), so no other insert can take one meanwhile. Values are stored as the column types
-        store them (integer cents, ISO dates, naive UTC text, JSON text)."""
-        (top,) = driver.execute(_SQLITE_TOP).fetchone()
+        """`add_many` on SQLite in one `executemany`: SQLAlchemy runs an INSERT ... RETURNING once per row
+        there (SQLite cannot return a multi-row insert's rows in order), which was most of an import's time.
+        Ids are given, counting on from the largest: the unit holds SQLite's one write lock (BEGIN
+        IMMEDIATE), so no other insert can take one meanwhile. Values are stored as the column types store
+        them (integer cents, ISO dates, naive UTC text, JSON text)."""
+        top = int((await self._conn.execute(_SQLITE_TOP)).scalar_one())
         stamp = now.astimezone(dt.UTC).strftime(_SQLITE_TIME)
         household = self._household_id
         stored: list[dict[str, Any]] = []
-        params: list[tuple[Any, ...]] = []
+        params: list[dict[str, Any]] = []
         for ident, row in enumerate(rows, start=top + 1):
             get = row.get
             tags: list[str] = get("tags") or []
@@ -437,10 +442,11 @@ class TransactionRepository:
             cents = int(amount.scaleb(2))
             account = row["account_id"]
             values = (ident, household, account, created_by, cents, day.isoformat(), *text, json.dumps(tags))
-            params.append((*values, *derived, stamp, stamp, get("import_fingerprint")))
+            stamped = (*values, *derived, stamp, stamp, get("import_fingerprint"))
+            params.append(dict(zip(_SQLITE_COLUMNS, stamped, strict=True)))
             returned = (ident, account, amount, day, *text, tags, *derived, now, now)
             stored.append(dict(zip(_SQLITE_RETURNED, returned, strict=True)))
-        driver.executemany(_SQLITE_ADD, params)
+        await self._conn.execute(_SQLITE_ADD, params)
         tag_rows = [
             {"transaction_id": row["id"], "tag": tag_key(tag), "household_id": household}
             for row in stored
