@@ -84,6 +84,11 @@ test-pythons: node-tools
 
 # Past one database (docs/DEPLOYMENT.md): 4 workers through PgBouncer against direct, and analytics from a
 # synchronous hot standby while writes run on the primary; throw-away clusters on loopback; about 5 minutes.
+# import_transactions with 100,000 CSV rows (dry run, real) beside 100 batches of 1,000; SQLite and PostgreSQL.
+.PHONY: bench-import
+bench-import: install
+	$(BIN)/python -m bench.imports $(BENCH_IMPORT_ARGS)
+
 # Separate from `make bench`, which already takes ~8.5 of its 10 minutes. Writes bench/results/scale.{json,md}.
 .PHONY: bench-scale
 bench-scale: install

@@ -1,4 +1,4 @@
-"""`finance-mcp serve | migrate | backup | token | api-key create`."""
+"""`finance-mcp serve | migrate | backup | token | api-key create | import`."""
 
 from __future__ import annotations
 
@@ -149,6 +149,16 @@ def backup(output: Path) -> None:
     print(f"finance-mcp: backed up {described} to {output}")  # noqa: T201
 
 
+def import_file(args: argparse.Namespace) -> None:
+    from finance_mcp.cli.imports import run_import
+
+    settings = load_settings()
+    token = args.token or os.environ.get("FINANCE_MCP_TOKEN")
+    if not token:
+        sys.exit("finance-mcp: import needs --token or FINANCE_MCP_TOKEN (e.g. from `finance-mcp token`)")
+    sys.exit(asyncio.run(run_import(settings, args, token)))
+
+
 DEVELOPMENT_NOTE = (
     "A development token: its user and household are in the dev- namespace, which no MCP_Auth user or tenant "
     "can ever have (their ids are numbers), so it never opens a real household."
@@ -279,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     token_cmd.add_argument("--ttl", type=int, default=24 * 3600, help="lifetime in seconds (default one day)")
     _add_api_key_commands(commands.add_parser("api-key", help="API keys for clients that send a fixed header"))
     add_export_command(commands.add_parser("export", help="write transactions as CSV, JSON or OFX"))
+    from finance_mcp.cli import imports
+
+    imports.add_command(commands)
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.host, args.port, args.workers, migrate_first=args.migrate)
@@ -290,5 +303,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         api_key_create(args)
     elif args.command == "export":
         run_export(load_settings(), args)
+    elif args.command == "import":
+        import_file(args)
     else:
         token(args.sub, args.tenant or None, args.role, args.email or None, args.ttl)

@@ -107,6 +107,9 @@ class Transaction(Base):
         ),
         # Serves a transfer's other leg: the household's rows of one transfer.
         Index("ix_transactions_household_transfer", "household_id", "transfer_id"),
+        # An imported row's fingerprint (finance_mcp/imports/rows.py), once per account: re-importing a file
+        # or an overlapping statement cannot add a row twice, even when two imports race.
+        Index("uq_transactions_account_import_fingerprint", "account_id", "import_fingerprint", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -127,6 +130,8 @@ class Transaction(Base):
     # The two legs of a transfer (create_transfer) share this: the id of the leg money went out of. Null for
     # every other transaction (and for rows of category `transfer` recorded as single transactions).
     transfer_id: Mapped[int | None] = mapped_column(BigInteger())
+    # Null unless the row came from import_transactions (NULLs never collide in the unique index).
+    import_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
 
 class TransactionSplit(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +28,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     true,
     tuple_,
     union_all,
@@ -74,7 +76,11 @@ _INSERT = insert(transactions).returning(*COLUMNS, sort_by_parameter_order=True)
 _GET = select(*COLUMNS).where(*_BY_ID)
 _GET_FOR_UPDATE = _GET.with_for_update()
 # Every column: the row's image for the change log, from the statement that deletes it.
-_DELETE = delete(transactions).where(*_BY_ID).returning(*COLUMNS, transactions.c.created_by)
+_DELETE = (
+    delete(transactions)
+    .where(*_BY_ID)
+    .returning(*COLUMNS, transactions.c.created_by, transactions.c.import_fingerprint)
+)
 _OTHER_LEG = select(*COLUMNS).where(
     transactions.c.household_id == bindparam("p_household"),
     transactions.c.transfer_id == bindparam("p_transfer"),
@@ -94,6 +100,60 @@ _INSERT_TAGS = insert(transaction_tags)
 _DELETE_TAGS = delete(transaction_tags).where(
     transaction_tags.c.transaction_id == bindparam("p_id"),
     transaction_tags.c.household_id == bindparam("p_household"),
+)
+
+# `add_many` on SQLite (`_add_on_sqlite`): the row as stored, and as returned (the names of COLUMNS).
+_SQLITE_COLUMNS = (
+    *("id", "household_id", "account_id", "created_by", "amount", "date", "category", "description", "merchant"),
+    *("location", "tags", "der_category", "der_merchant", "created_at", "updated_at", "import_fingerprint"),
+)
+# Plain SQL text, executed many times at once (no RETURNING): one executemany of the driver, still logged
+# as every statement is when DEBUG echoes SQL.
+_SQLITE_ADD = text(
+    "INSERT INTO transactions (id, household_id, account_id, created_by, amount, date, category, description, "
+    "merchant, location, tags, der_category, der_merchant, created_at, updated_at, import_fingerprint) "
+    "VALUES (:id, :household_id, :account_id, :created_by, :amount, :date, :category, :description, :merchant, "
+    ":location, :tags, :der_category, :der_merchant, :created_at, :updated_at, :import_fingerprint)"
+)
+_SQLITE_TOP = text("SELECT coalesce(max(id), 0) FROM transactions")
+_SQLITE_RETURNED = tuple(column.name for column in COLUMNS)
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for SQLite DATETIME
+
+# `add_many` on PostgreSQL (`_add_on_postgres`): each column's values as one array.
+_PG_ARRAYS = {
+    "id": "BIGINT",
+    "account_id": "BIGINT",
+    "amount": "NUMERIC(15, 2)",
+    "date": "DATE",
+    "category": "TEXT",
+    "description": "TEXT",
+    "merchant": "TEXT",
+    "location": "TEXT",
+    "tags": "TEXT",
+    "der_category": "TEXT",
+    "der_merchant": "TEXT",
+    "import_fingerprint": "TEXT",
+}
+_PG_IDS = text("SELECT nextval(pg_get_serial_sequence('transactions', 'id')) FROM generate_series(1, :n)")
+_PG_ADD = text(
+    "INSERT INTO transactions (id, household_id, account_id, created_by, amount, date, category, description, "
+    "merchant, location, tags, der_category, der_merchant, created_at, updated_at, import_fingerprint) "
+    "SELECT u.id, :p_household, u.account_id, :p_by, u.amount, u.date, u.category, u.description, u.merchant, "
+    "u.location, CAST(u.tags AS JSON), u.der_category, u.der_merchant, :p_now, :p_now, u.import_fingerprint "
+    "FROM unnest("
+    + ", ".join(f"CAST(:p_{name} AS {kind}[])" for name, kind in _PG_ARRAYS.items())
+    + ") AS u("
+    + ", ".join(_PG_ARRAYS)
+    + ")"
+).bindparams(bindparam("p_now", type_=transactions.c.created_at.type))
+
+_IMPORTED_OF = select(transactions.c.import_fingerprint).where(
+    transactions.c.household_id == bindparam("p_household"), transactions.c.account_id == bindparam("p_account")
+)
+_IMPORTED = _IMPORTED_OF.where(transactions.c.import_fingerprint.in_(bindparam("p_fingerprints", expanding=True)))
+# One array parameter, however many fingerprints (an expanding IN renders and binds each one).
+_IMPORTED_POSTGRES = _IMPORTED_OF.where(
+    transactions.c.import_fingerprint == func.any(bindparam("p_fingerprints", type_=ARRAY(String())))
 )
 
 _NEWEST_FIRST = (transactions.c.date.desc(), transactions.c.id.desc())
@@ -352,8 +412,88 @@ class TransactionRepository:
             "created_at": now,
             "updated_at": now,
         }
+        if self._conn.sqlite_driver() is not None:
+            return await self._add_on_sqlite(rows, created_by=created_by, now=now)
+        if self._conn.dialect == "postgresql" and rows:
+            return await self._add_on_postgres(rows, created_by=created_by, now=now)
         params: list[dict[str, Any]] = [{**row, "tags": row.get("tags") or [], **stamp} for row in rows]
         return await self._insert(params)
+
+    async def _add_on_postgres(
+        self, rows: Sequence[dict[str, Any]], *, created_by: int, now: dt.datetime
+    ) -> list[RowMapping]:
+        """`add_many` on PostgreSQL as one INSERT ... SELECT FROM unnest(column arrays): a dozen parameters
+        whatever the row count, where an executemany binds and processes every value of every row in
+        Python. Ids are taken from the sequence first (one statement), so each row's id is known in order."""
+        ids = list((await self._conn.execute(_PG_IDS, {"n": len(rows)})).scalars())
+        columns: dict[str, list[Any]] = {name: [] for name in _PG_ARRAYS}
+        stored: list[dict[str, Any]] = []
+        for ident, row in zip(ids, rows, strict=True):
+            get = row.get
+            tags: list[str] = get("tags") or []
+            values = (ident, row["account_id"], row["amount"], row["date"], row["category"], get("description"))
+            values += (get("merchant"), get("location"), json.dumps(tags), get("der_category"), get("der_merchant"))
+            for name, value in zip(_PG_ARRAYS, (*values, get("import_fingerprint")), strict=True):
+                columns[name].append(value)
+            returned = (*values[:8], tags, *values[9:], now, now)
+            stored.append(dict(zip(_SQLITE_RETURNED, returned, strict=True)))
+        params = {f"p_{name}": values for name, values in columns.items()}
+        await self._conn.execute(
+            _PG_ADD, {**params, "p_household": self._household_id, "p_by": created_by, "p_now": now}
+        )
+        tag_rows = [
+            {"transaction_id": row["id"], "tag": tag_key(tag), "household_id": self._household_id}
+            for row in stored
+            for tag in row["tags"]
+        ]
+        if tag_rows:
+            await self._conn.execute(_INSERT_TAGS, tag_rows)
+        return stored  # type: ignore[return-value]  # dicts with the same keys serve every caller
+
+    async def _add_on_sqlite(
+        self, rows: Sequence[dict[str, Any]], *, created_by: int, now: dt.datetime
+    ) -> list[RowMapping]:
+        """`add_many` on SQLite in one `executemany`: SQLAlchemy runs an INSERT ... RETURNING once per row
+        there (SQLite cannot return a multi-row insert's rows in order), which was most of an import's time.
+        Ids are given, counting on from the largest: the unit holds SQLite's one write lock (BEGIN
+        IMMEDIATE), so no other insert can take one meanwhile. Values are stored as the column types store
+        them (integer cents, ISO dates, naive UTC text, JSON text)."""
+        top = int((await self._conn.execute(_SQLITE_TOP)).scalar_one())
+        stamp = now.astimezone(dt.UTC).strftime(_SQLITE_TIME)
+        household = self._household_id
+        stored: list[dict[str, Any]] = []
+        params: list[dict[str, Any]] = []
+        for ident, row in enumerate(rows, start=top + 1):
+            get = row.get
+            tags: list[str] = get("tags") or []
+            amount, day = row["amount"], row["date"]
+            text = (row["category"], get("description"), get("merchant"), get("location"))
+            derived = (get("der_category"), get("der_merchant"))
+            cents = int(amount.scaleb(2))
+            account = row["account_id"]
+            values = (ident, household, account, created_by, cents, day.isoformat(), *text, json.dumps(tags))
+            stamped = (*values, *derived, stamp, stamp, get("import_fingerprint"))
+            params.append(dict(zip(_SQLITE_COLUMNS, stamped, strict=True)))
+            returned = (ident, account, amount, day, *text, tags, *derived, now, now)
+            stored.append(dict(zip(_SQLITE_RETURNED, returned, strict=True)))
+        await self._conn.execute(_SQLITE_ADD, params)
+        tag_rows = [
+            {"transaction_id": row["id"], "tag": tag_key(tag), "household_id": household}
+            for row in stored
+            for tag in row["tags"]
+        ]
+        if tag_rows:
+            await self._conn.execute(_INSERT_TAGS, tag_rows)
+        return stored  # type: ignore[return-value]  # dicts with the same keys serve every caller
+
+    async def imported(self, account_id: int, fingerprints: Sequence[str]) -> set[str]:
+        """Which of these import fingerprints the account already holds (served by the unique index)."""
+        if not fingerprints or not storable(account_id):
+            return set()
+        params = {"p_household": self._household_id, "p_account": account_id, "p_fingerprints": list(fingerprints)}
+        statement = _IMPORTED_POSTGRES if self._conn.dialect == "postgresql" else _IMPORTED
+        result = await self._conn.execute(statement, params)
+        return {str(found) for found in result.scalars()}
 
     async def _insert(self, params: list[dict[str, Any]]) -> list[RowMapping]:
         """Insert whole rows (in order) with their tags; return the stored rows in the same order."""

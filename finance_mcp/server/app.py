@@ -49,6 +49,7 @@ from finance_mcp.server.tools import (
     changes,
     exports,
     households,
+    imports,
     overview,
     recurring,
     rules,
@@ -229,6 +230,7 @@ def build_server(settings: Settings) -> tuple[FinanceServer, ServerState]:
     budgets.register(mcp)
     rules.register(mcp)
     recurring.register(mcp)
+    imports.register(mcp, max_bytes=settings.max_request_body_bytes)
     if settings.api_keys:
         api_keys.register(mcp, unchecked_max_days=settings.api_key_unchecked_max_days)
     resources.register(mcp, state)

@@ -50,6 +50,7 @@ PERMISSION_OF = {
     "update_rule": Permission.WRITE,
     "delete_rule": Permission.WRITE,
     "apply_rules": Permission.WRITE,
+    "import_transactions": Permission.WRITE,
 }
 UNDO = "undo_change"
 NOT_UNDOABLE = "Changes to API keys and members cannot be undone; revoke the key instead (revoke_api_key)."

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import RowMapping
+
 from finance_mcp.db.database import Database
 from finance_mcp.domain import currencies
 from finance_mcp.domain.errors import Conflict, FinanceError, Invalid
@@ -160,17 +162,11 @@ async def record_batch(
         await _check_currency(uow, account_id, [item.amount for item in items])
         await _check_room(uow, principal, rows=len(items), size=size)
         balance = await _adjust(uow, account_id, total, len(items), now, size)
-        rows = await uow.transactions.add_many(
-            values,
-            created_by=principal.user_id,
-            now=now,
-        )
+        rows = await add_rows(uow, principal, values, now=now)
         summary = f"Recorded {len(rows)} transactions totalling {format_amount(total)} in account {account_id}"
         uow.log.describe(
             by=principal, tool="create_transactions_batch", summary=summary, entity_type="account", entity_id=account_id
         )
-        for row in rows:
-            uow.log.row("transactions", row["id"], None, image(row, created_by=principal.user_id))
         uow.log.totals(account_id, total, rows=len(rows), size=size, now=now)
         await uow.commit()
     return BatchCreated(
@@ -190,6 +186,19 @@ async def _check_currency(uow: UnitOfWork, account_id: int, amounts: Sequence[De
         raise account_not_found(account_id)
     for index, amount in enumerate(amounts):
         currencies.check_amount(amount, account["currency"], field="amount" if len(amounts) == 1 else f"item {index}")
+
+
+async def add_rows(
+    uow: UnitOfWork, principal: Principal, values: Sequence[dict[str, Any]], *, now: dt.datetime
+) -> list[RowMapping]:
+    """Store rows (each with its account_id) and log each one's image for undo: the one place where a batch
+    and an import create rows, so what every created row must go through is added here. The caller moves
+    the balances and logs the totals, once for all its rows."""
+    rows = await uow.transactions.add_many(values, created_by=principal.user_id, now=now)
+    for row, given in zip(rows, values, strict=True):
+        imported = {"import_fingerprint": given["import_fingerprint"]} if given.get("import_fingerprint") else {}
+        uow.log.row("transactions", row["id"], None, image(row, created_by=principal.user_id, **imported))
+    return rows
 
 
 async def list_transactions(

@@ -3,7 +3,7 @@
 which analytics count instead of the transaction.
 
 Revision ID: 0014
-Revises: 0012 (0013 is another change under way; the chain is set again when both are merged)
+Revises: 0013 (0013 is another change under way; the chain is set again when both are merged)
 Create Date: 2026-12-04 19:20:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from finance_mcp.db.types import Money
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

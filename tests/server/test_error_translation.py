@@ -97,8 +97,8 @@ async def test_every_tool_resolver_resource_and_prompt_is_registered_with_the_on
     mcp, _state = build_server(settings(api_keys=api_keys))
 
     assert untranslated(mcp) == []
-    # list_changes, undo_change; bulk edits and export; budgets, rules and recurring (16)
-    assert len(await mcp.list_tools()) == (44 if api_keys else 41)
+    # list_changes, undo_change; bulk edits, export and import; budgets, rules and recurring (16)
+    assert len(await mcp.list_tools()) == (45 if api_keys else 42)
     # finance://changes/recent; finance://exports/{csv,json,ofx}/{query}; finance://budgets/{year}-{month}
     assert len(await mcp.list_resources()) + len(await mcp.list_resource_templates()) == 12
     assert len(await mcp.list_prompts()) == 3

@@ -20,7 +20,7 @@ PLANNING = {
 }
 TOOLS |= ANALYTICS | PLANNING | {"get_overview", "create_transfer", "split_transaction"}
 BULK = {"bulk_update_transactions", "bulk_delete_transactions"}
-TOOLS |= BULK | {"export_transactions"}
+TOOLS |= BULK | {"export_transactions", "import_transactions"}
 READ_ONLY = {
     *("list_budgets", "budget_status", "list_rules", "list_recurring", "upcoming", "detect_recurring"),
     "whoami",
