@@ -5,11 +5,19 @@ from __future__ import annotations
 from sqlalchemy import Select, bindparam, exists, literal, select, union_all
 
 from finance_mcp.db.database import Connection
-from finance_mcp.db.models import api_keys, budgets, changes, recurring, rules
+from finance_mcp.db.models import accounts, api_keys, budgets, changes, recurring, rules, transactions
 
 # A toolset, and a query that finds the household uses it (`p_household`, `p_user` bound).
 _USES: dict[str, Select[str]] = {
     "changes": select(literal("changes")).where(exists().where(changes.c.household_id == bindparam("p_household"))),
+    # Served per account by the unique index on (account_id, import_fingerprint).
+    "import": select(literal("import")).where(
+        exists().where(
+            accounts.c.household_id == bindparam("p_household"),
+            transactions.c.account_id == accounts.c.id,
+            transactions.c.import_fingerprint.is_not(None),
+        )
+    ),
     "planning": select(literal("planning")).where(
         exists().where(budgets.c.household_id == bindparam("p_household"))
         | exists().where(recurring.c.household_id == bindparam("p_household"))

@@ -106,14 +106,15 @@ _DELETE_TAGS = delete(transaction_tags).where(
 _SQLITE_COLUMNS = (
     *("id", "household_id", "account_id", "created_by", "amount", "date", "category", "description", "merchant"),
     *("location", "tags", "der_category", "der_merchant", "created_at", "updated_at", "import_fingerprint"),
+    "transfer_id",
 )
 # Plain SQL text, executed many times at once (no RETURNING): one executemany of the driver, still logged
 # as every statement is when DEBUG echoes SQL.
 _SQLITE_ADD = text(
     "INSERT INTO transactions (id, household_id, account_id, created_by, amount, date, category, description, "
-    "merchant, location, tags, der_category, der_merchant, created_at, updated_at, import_fingerprint) "
+    "merchant, location, tags, der_category, der_merchant, created_at, updated_at, import_fingerprint, transfer_id) "
     "VALUES (:id, :household_id, :account_id, :created_by, :amount, :date, :category, :description, :merchant, "
-    ":location, :tags, :der_category, :der_merchant, :created_at, :updated_at, :import_fingerprint)"
+    ":location, :tags, :der_category, :der_merchant, :created_at, :updated_at, :import_fingerprint, :transfer_id)"
 )
 _SQLITE_TOP = text("SELECT coalesce(max(id), 0) FROM transactions")
 _SQLITE_RETURNED = tuple(column.name for column in COLUMNS)
@@ -133,13 +134,15 @@ _PG_ARRAYS = {
     "der_category": "TEXT",
     "der_merchant": "TEXT",
     "import_fingerprint": "TEXT",
+    "transfer_id": "BIGINT",
 }
 _PG_IDS = text("SELECT nextval(pg_get_serial_sequence('transactions', 'id')) FROM generate_series(1, :n)")
 _PG_ADD = text(
     "INSERT INTO transactions (id, household_id, account_id, created_by, amount, date, category, description, "
-    "merchant, location, tags, der_category, der_merchant, created_at, updated_at, import_fingerprint) "
+    "merchant, location, tags, der_category, der_merchant, created_at, updated_at, import_fingerprint, transfer_id) "
     "SELECT u.id, :p_household, u.account_id, :p_by, u.amount, u.date, u.category, u.description, u.merchant, "
-    "u.location, CAST(u.tags AS JSON), u.der_category, u.der_merchant, :p_now, :p_now, u.import_fingerprint "
+    "u.location, CAST(u.tags AS JSON), u.der_category, u.der_merchant, :p_now, :p_now, u.import_fingerprint, "
+    "u.transfer_id "
     "FROM unnest("
     + ", ".join(f"CAST(:p_{name} AS {kind}[])" for name, kind in _PG_ARRAYS.items())
     + ") AS u("
@@ -433,9 +436,9 @@ class TransactionRepository:
             tags: list[str] = get("tags") or []
             values = (ident, row["account_id"], row["amount"], row["date"], row["category"], get("description"))
             values += (get("merchant"), get("location"), json.dumps(tags), get("der_category"), get("der_merchant"))
-            for name, value in zip(_PG_ARRAYS, (*values, get("import_fingerprint")), strict=True):
+            for name, value in zip(_PG_ARRAYS, (*values, get("import_fingerprint"), get("transfer_id")), strict=True):
                 columns[name].append(value)
-            returned = (*values[:8], tags, *values[9:], now, now)
+            returned = (*values[:8], tags, *values[9:], now, now, get("transfer_id"))
             stored.append(dict(zip(_SQLITE_RETURNED, returned, strict=True)))
         params = {f"p_{name}": values for name, values in columns.items()}
         await self._conn.execute(
@@ -472,9 +475,9 @@ class TransactionRepository:
             cents = int(amount.scaleb(2))
             account = row["account_id"]
             values = (ident, household, account, created_by, cents, day.isoformat(), *text, json.dumps(tags))
-            stamped = (*values, *derived, stamp, stamp, get("import_fingerprint"))
+            stamped = (*values, *derived, stamp, stamp, get("import_fingerprint"), get("transfer_id"))
             params.append(dict(zip(_SQLITE_COLUMNS, stamped, strict=True)))
-            returned = (ident, account, amount, day, *text, tags, *derived, now, now)
+            returned = (ident, account, amount, day, *text, tags, *derived, now, now, get("transfer_id"))
             stored.append(dict(zip(_SQLITE_RETURNED, returned, strict=True)))
         await self._conn.execute(_SQLITE_ADD, params)
         tag_rows = [

@@ -28,7 +28,7 @@ from finance_mcp.schemas.imports import ImportProblem, ImportResult, ImportRow
 from finance_mcp.services.accounts import account_not_found
 from finance_mcp.services.balances import adjust as adjust_account
 from finance_mcp.services.balances import check_room
-from finance_mcp.services.transactions import add_rows
+from finance_mcp.services.transactions import add_rows, household_rules, ruled
 
 TOOL = "import_transactions"
 CHUNK = 1000  # rows stored, logged and reported per step
@@ -128,6 +128,7 @@ async def _store(
     db: Database, principal: Principal, account_id: int, parsed: Parsed, progress: Progress | None
 ) -> ImportResult:
     now = dt.datetime.now(dt.UTC)
+    rules = await household_rules(db, principal)  # every create runs the rules: an import's rows too
     async with UnitsOfWork(db).write(principal.household_id) as uow:
         if not await uow.accounts.lock(account_id):
             raise account_not_found(account_id)
@@ -137,20 +138,22 @@ async def _store(
             balance = await uow.accounts.balance(account_id)
             return _result(parsed, known, balance=balance or Decimal(0), dry_run=False)
         total = sum((row.amount for row in new), Decimal("0.00"))
-        size = sum(row_bytes(_values(row, account_id)) for row in new)
-        await check_room(uow, principal, rows=len(new), size=size)
-        balance = await adjust_account(uow, account_id, total, len(new), now, size)
         summary = (
             f"Imported {len(new)} transactions totalling {format_amount(total)} into account {account_id} "
             f"from a {parsed.format} file"
         )
         uow.log.describe(by=principal, tool=TOOL, summary=summary, entity_type="account", entity_id=account_id)
+        size = 0
         for start in range(0, len(new), CHUNK):
-            await add_rows(uow, principal, [_values(row, account_id) for row in new[start : start + CHUNK]], now=now)
+            chunk = await ruled(rules, [_values(row, account_id) for row in new[start : start + CHUNK]])
+            size += sum(row_bytes(values) for values in chunk)  # as stored: after the rules filled fields in
+            await add_rows(uow, principal, chunk, now=now)
             await uow.log.spill()
             if progress is not None:
                 done = min(start + CHUNK, len(new))
                 await progress(done, len(new), f"imported {done} of {len(new)} rows")
+        await check_room(uow, principal, rows=len(new), size=size)  # a refusal rolls every chunk back
+        balance = await adjust_account(uow, account_id, total, len(new), now, size)
         uow.log.totals(account_id, total, rows=len(new), size=size, now=now)
         await uow.commit()
     result = _result(parsed, known, balance=check_balance(balance, account_id=account_id), dry_run=False)

@@ -23,7 +23,7 @@ from finance_mcp.domain.errors import Conflict, FinanceError, Invalid
 from finance_mcp.domain.money import check_balance, format_amount
 from finance_mcp.domain.principals import Permission, Principal
 from finance_mcp.domain.quotas import row_bytes
-from finance_mcp.domain.rules import given_fields
+from finance_mcp.domain.rules import RuleRun, given_fields
 from finance_mcp.domain.suggestions import unknown_name_note
 from finance_mcp.repositories.change_recorder import image
 from finance_mcp.repositories.ids import storable
@@ -89,11 +89,21 @@ async def with_rules(db: Database, principal: Principal, rows: Sequence[dict[str
     """The rows about to be inserted, with the household's rules applied (priority order; a value the caller
     gave is never overwritten). Every path that creates transactions calls this, before its write opens:
     rules are read in a unit of their own, and a slow regex never holds the database's write lock."""
+    return await ruled(await household_rules(db, principal), rows)
+
+
+async def household_rules(db: Database, principal: Principal) -> RuleRun | None:
+    """The household's rules, ready to run over rows (None when it has none), read in a unit of their own."""
     async with UnitsOfWork(db).read(principal.household_id) as uow:
         found = await uow.rules.list()
-    if not found:
+    return rule_run(found) if found else None
+
+
+async def ruled(run: RuleRun | None, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` with `run`'s rules applied (an import runs its chunks through one run)."""
+    if run is None:
         return list(rows)
-    done = await outcomes(rule_run(found), rows, [given_fields(row) for row in rows])
+    done = await outcomes(run, rows, [given_fields(row) for row in rows])
     return [{**row, **outcome.values} for row, outcome in zip(rows, done, strict=True)]
 
 

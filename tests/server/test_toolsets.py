@@ -144,3 +144,13 @@ async def test_once_the_household_plans_the_default_offers_planning(server, conn
         names = [tool.name for tool in (await client.list_tools()).tools]
 
     assert names == in_set(CORE) + in_set("changes") + in_set("planning")
+
+
+async def test_once_the_household_has_imported_a_statement_the_default_offers_import(server, connect):
+    statement = "Date,Description,Amount\n2026-11-02,Coffee,-3.50\n"
+    async with connect(server.token(tenant=fresh_tenant())) as client:
+        account_id = await make_account(client)
+        await call(client, "import_transactions", account_id=account_id, content=statement, dry_run=False)
+        names = [tool.name for tool in (await client.list_tools()).tools]
+
+    assert names == in_set(CORE) + in_set("changes") + in_set("import")

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Invalid, NotFound, PermissionDenied
 from finance_mcp.domain.principals import Principal, Role
-from finance_mcp.services import changes, imports
+from finance_mcp.schemas.rules import RuleActions, RuleCondition
+from finance_mcp.services import changes, imports, rules
 from tests.changelog_dumps import data_dump
 from tests.services.helpers import (
     MakePrincipal,
@@ -285,3 +286,22 @@ async def test_the_database_refuses_a_second_row_with_one_fingerprint_in_an_acco
     with pytest.raises(IntegrityError):
         async with db.connect(write=True) as conn:
             await conn.execute(text(copy), {"a": account.id})
+
+
+async def test_an_import_runs_the_rules_as_every_create_does(db: Database, make_principal: MakePrincipal) -> None:
+    me = await make_principal()
+    account = await open_account(db, me, "0")
+    await rules.create_rule(
+        db,
+        me,
+        name="Everything imported is tagged",
+        conditions=[RuleCondition.model_validate({"field": "amount", "op": "lt", "value": "1000000"})],
+        actions=RuleActions.model_validate({"der_category": "Imported", "add_tags": ["statement"]}),
+    )
+
+    done = await run(db, me, account.id, fixture("chase_us.csv"), dry_run=False)
+
+    stored = await all_transactions(db, me, account_id=account.id)
+    assert len(stored) == done.to_add == GOOD["chase_us.csv"][0]
+    assert {(t.der_category, tuple(t.tags)) for t in stored} == {("Imported", ("statement",))}
+    await assert_balances_add_up(db, me)

@@ -35,13 +35,11 @@ def register(mcp: MCPServer, *, max_bytes: int) -> None:
     ) -> ImportResult:
         """Import a bank's statement file (CSV, OFX/QFX, QIF or ISO 20022 CAMT.053) into one account.
 
-        First call with dry_run=true (the default): it stores nothing and shows how many rows would be
-        added, which are already in the account (duplicates: re-importing a file or an overlapping
-        statement never adds a row twice), a sample, and every problem with its row number. If the
-        CSV's columns are not recognised, pass mapping; if dates are read the wrong way round, pass
-        date_format. Then call again with dry_run=false: all rows or none are added, as one change that
-        undo_change(change_id) takes back whole. Imported rows get category "Uncategorized" unless the
-        file names one.
+        First call with dry_run=true (the default): it stores nothing and shows the rows to add, those
+        already there (re-importing never adds a row twice), a sample and each problem with its row
+        number. Unrecognised CSV columns: pass mapping; dates read the wrong way round: date_format.
+        Then dry_run=false adds all rows or none as one change (undo_change takes it back). Rows without
+        a category get "Uncategorized", then the household's rules run (create_rule).
         """
 
         async def report(done: int, total: int, message: str) -> None:
