@@ -39,8 +39,10 @@ async def test_the_resource_catalogue_lists_the_fixed_uris_and_templates(server,
         "finance://accounts",
         "finance://reports/net-worth",
         "finance://changes/recent",
+        "finance://overview",
     }
     assert {t.uri_template for t in templates} == {
+        "finance://budgets/{year}-{month}",
         "finance://reports/monthly/{year}-{month}",
         "finance://accounts/{account_id}",
         "finance://accounts/{account_id}/transactions",

@@ -100,7 +100,8 @@ async def test_every_tool_resolver_resource_and_prompt_is_registered_with_the_on
     # list_changes, undo_change; bulk edits, export and import; budgets, rules and recurring (16)
     assert len(await mcp.list_tools()) == (45 if api_keys else 42)
     # finance://changes/recent; finance://exports/{csv,json,ofx}/{query}; finance://budgets/{year}-{month}
-    assert len(await mcp.list_resources()) + len(await mcp.list_resource_templates()) == 12
+    # ... and finance://overview
+    assert len(await mcp.list_resources()) + len(await mcp.list_resource_templates()) == 13
     assert len(await mcp.list_prompts()) == 3
 
 
