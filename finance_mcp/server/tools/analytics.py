@@ -71,8 +71,8 @@ def register(mcp: MCPServer) -> None:
         """Income, expenses and net for each month, week or day between two dates, oldest first.
 
         Every period is listed, empty ones as zero, the first and last cut to the dates asked for;
-        expenses are positive, net = income - expenses. For "am I saving?" over time; spending_summary
-        says where a period's expenses went.
+        expenses are positive, net = income - expenses; transfers never count. For "am I saving?" over
+        time; spending_summary says where a period's expenses went.
         """
         return await analytics.cash_flow(
             db, principal, start=start_date, end=end_date, interval=interval, account_ids=account_ids
@@ -117,8 +117,8 @@ def register(mcp: MCPServer) -> None:
     ) -> TopMerchants:
         """The merchants with the most spending between two dates, largest first (merchant names in any case).
 
-        Also gives the period's total spending and how much has no merchant. The rows behind one:
-        list_transactions with merchant=.
+        Also gives the period's total spending and how much has no merchant; transfers never count. The
+        rows behind one: list_transactions with merchant=.
         """
         return await analytics.top_merchants(
             db, principal, start=start_date, end=end_date, limit=limit, account_ids=account_ids
@@ -141,7 +141,8 @@ def register(mcp: MCPServer) -> None:
     ) -> CategoryTrends:
         """Month-by-month spending and income of categories, with each month's change against the one before.
 
-        Without categories, follows the 10 with the most spending in the window; empty months are zero.
+        Without categories, follows the 10 with the most spending in the window; empty months are zero;
+        transfers never count.
         For "is this category growing?"; one total per month: spending_summary with group_by=month.
         """
         return await analytics.category_trends(db, principal, categories=categories, months=months, end_month=end_month)
