@@ -47,6 +47,7 @@ from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Invalid
 from finance_mcp.domain.money import format_amount
 from finance_mcp.domain.principals import Permission, Principal
+from finance_mcp.imports.rows import parse_tags_field as parse_tags_field  # readers of the layout use it
 from finance_mcp.repositories.unit_of_work import UnitOfWork, UnitsOfWork
 from finance_mcp.schemas.transactions import TransactionFilter, TransactionRead
 from finance_mcp.services.accounts import account_not_found
@@ -222,25 +223,6 @@ _WRITERS: dict[str, Callable[[UnitOfWork, TransactionFilter, TextIO], Awaitable[
     "json": _write_json,
     "ofx": _write_ofx,
 }
-
-
-def parse_tags_field(field: str) -> list[str]:
-    """The inverse of `tags_field` (for readers of the CSV layout, and its tests)."""
-    if not field:
-        return []
-    tags: list[str] = []
-    current: list[str] = []
-    chars = iter(field)
-    for char in chars:
-        if char == "\\":
-            current.append(next(chars, ""))
-        elif char == ";":
-            tags.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    tags.append("".join(current))
-    return tags
 
 
 async def export_text(
