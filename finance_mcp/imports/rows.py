@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-FORMATS = ("csv", "ofx", "qfx", "qif", "camt053")
+FORMATS = ("csv", "ofx", "qfx", "qif", "camt053", "json")
 DESCRIPTION_MAX = 1000
 MERCHANT_MAX = 255
 CATEGORY_MAX = 100

@@ -1,4 +1,4 @@
-"""The export's round trip, on SQLite and PostgreSQL: an account exported as CSV and imported into an empty
+"""The export's round trip, on SQLite and PostgreSQL: an account exported as CSV or JSON and imported into an empty
 account of the same household gives back every row exactly (amounts, dates, texts with commas, quotes,
 newlines, semicolons and backslashes, derived fields and tags); only the ids and the account differ."""
 
@@ -96,12 +96,12 @@ async def exported_and_imported(db: Database, me: Principal, data: list[dict[str
 
 
 @PROPERTY
-@given(data=rows)
-async def test_a_csv_export_imported_into_an_empty_account_gives_back_every_row(
-    db: Database, make_principal: MakePrincipal, data: list[dict[str, Any]]
+@given(data=rows, fmt=st.sampled_from(["csv", "json"]))
+async def test_an_export_imported_into_an_empty_account_gives_back_every_row(
+    db: Database, make_principal: MakePrincipal, data: list[dict[str, Any]], fmt: exports.Format
 ) -> None:
     me = await make_principal()
-    before, after = await exported_and_imported(db, me, data, "csv")
+    before, after = await exported_and_imported(db, me, data, fmt)
     assert shown(after) == shown(before)
     await assert_balances_add_up(db, me)
 
@@ -121,3 +121,17 @@ async def test_a_csv_export_imported_again_into_the_same_target_adds_nothing(
     again = await imports.import_transactions(db, me, after[0].account_id, content, dry_run=False, max_bytes=MAX)
     assert (again.to_add, again.duplicates) == (0, 3)
     assert len(await all_transactions(db, me, account_id=after[0].account_id)) == 3
+
+
+async def test_a_json_file_that_is_not_an_export_imports_nothing_and_says_why(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    me = await make_principal()
+    target = await open_account(db, me, name="Target")
+    content = '{"format": "finance-mcp.transactions", "version": 1, "transactions": [{"date": "2024-02-30"}]}'
+    result = await imports.import_transactions(db, me, target.id, content, max_bytes=MAX)
+    assert (result.format, result.to_add, [p.row for p in result.problems]) == ("json", 0, [1])
+    assert "YYYY-MM-DD" in result.problems[0].reason
+    other = await imports.import_transactions(db, me, target.id, '{"rows": []}', max_bytes=MAX)
+    assert "finance-mcp's own export" in other.problems[0].reason
+    assert await all_transactions(db, me, account_id=target.id) == []
