@@ -22,7 +22,7 @@ its rows exactly):
   `account_id`: the account it was on. Rows come newest first (date, then id, descending).
 
 JSON: `{"format": "finance-mcp.transactions", "version": 1, "transactions": [...]}`, each transaction as
-`list_transactions` returns it (amounts as two-place strings).
+`list_transactions` returns it (amounts as two-place strings); `import_transactions` reads it back too.
 
 OFX: OFX 2.2 XML, one `STMTRS` per account in a bank message set; each `STMTTRN` has `FITID` = our id,
 `TRNAMT` the signed amount, `DTPOSTED` the date, `NAME` the merchant (else the category; at most 32
