@@ -25,7 +25,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     command.add_argument("file", type=Path, help="the statement file")
     command.add_argument("--account", type=int, required=True, help="account id (list_accounts)")
-    command.add_argument("--format", default="auto", choices=["auto", "csv", "ofx", "qfx", "qif", "camt053"])
+    command.add_argument("--format", default="auto", choices=["auto", "csv", "ofx", "qfx", "qif", "camt053", "json"])
     command.add_argument("--date-format", help='CSV/QIF dates, e.g. "DD.MM.YYYY"')
     command.add_argument(
         "--map", action="append", default=[], metavar="ROLE=HEADER", help="CSV column for a role, e.g. date=Booked"

@@ -1,11 +1,18 @@
 """Bank CSV exports: one signed amount column, or debit and credit columns, or an amount and a direction
 (ING's "Af Bij"); comma, semicolon, tab or pipe; decimal commas; headers in English, German, French,
 Spanish and Dutch, after any preamble lines some banks put above them. `mapping` names columns when the
-headers are not recognised."""
+headers are not recognised.
+
+finance-mcp's own export (`services/exports.py`, recognised by its header names) is read as written: ISO
+dates, text kept as stored (newlines too), and its tags, location, der_category and der_merchant carried over;
+its `id` column is this server's id on the exporting account, so it is not used as the bank's id (the
+fingerprint is the date, amount, text and occurrence, as for any file without bank ids)."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import datetime as dt
 import io
 import re
 import unicodedata
@@ -13,7 +20,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from finance_mcp.imports.rows import CATEGORY_MAX, DESCRIPTION_MAX, MERCHANT_MAX, Parsed, ParsedRow, Problem, clip
+from finance_mcp.imports.rows import (
+    CATEGORY_MAX,
+    DESCRIPTION_MAX,
+    MERCHANT_MAX,
+    WHITESPACE,
+    Parsed,
+    ParsedRow,
+    Problem,
+    clip,
+    parse_tags_field,
+    trimmed,
+)
 from finance_mcp.imports.values import BadValue, infer_date_format, read_amount, read_date, strptime_format
 
 
@@ -68,6 +86,19 @@ DEBIT_WORDS = {"af", "debit", "d", "dr", "s", "soll", "-", "cargo", "debe", "out
 CREDIT_WORDS = {"bij", "credit", "c", "cr", "h", "haben", "+", "abono", "haber", "in"}
 ROLES = tuple(SYNONYMS)
 _PREAMBLE_LINES = 40
+# The header names of finance-mcp's own export that say a file is one (exactly as the export writes them).
+OWN_COLUMNS = (
+    "date",
+    "amount",
+    "description",
+    "merchant",
+    "category",
+    "der_category",
+    "der_merchant",
+    "tags",
+    "location",
+)
+TAGS_MAX, TAG_MAX = 50, 100
 
 
 def header_key(name: str) -> str:
@@ -81,6 +112,14 @@ class Layout:
     header_line: int  # 0-based index of the header among the lines
     columns: dict[str, int]  # role -> column index
     header: list[str]
+    own: dict[str, int] | None = None  # finance-mcp's export: its column name -> index
+
+
+def _own_columns(header: Sequence[str]) -> dict[str, int] | None:
+    names = [name.strip() for name in header]
+    if not all(name in names for name in OWN_COLUMNS):
+        return None
+    return {name: names.index(name) for name in OWN_COLUMNS}
 
 
 def parse_csv(content: str, *, mapping: Mapping[str, str] | None, date_format: str | None) -> Parsed:
@@ -91,7 +130,11 @@ def parse_csv(content: str, *, mapping: Mapping[str, str] | None, date_format: s
     if isinstance(layout, str):
         parsed.problems.append(Problem(0, layout))
         return parsed
-    reader = csv.reader(io.StringIO("\n".join(lines[layout.header_line + 1 :])), delimiter=layout.delimiter)
+    if not mapping and layout.delimiter == ",":
+        layout = dataclasses.replace(layout, own=_own_columns(layout.header))
+    # The records as written: a quoted field keeps its CRLF, LF or other line break exactly.
+    rest = "".join(text.splitlines(keepends=True)[layout.header_line + 1 :])
+    reader = csv.reader(io.StringIO(rest, newline=""), delimiter=layout.delimiter)
     records: list[tuple[int, list[str]]] = []
     before = layout.header_line + 1  # lines above the record being read (its line number is one more)
     for record in reader:
@@ -99,6 +142,13 @@ def parse_csv(content: str, *, mapping: Mapping[str, str] | None, date_format: s
             records.append((before + 1, record))
         before = layout.header_line + 1 + reader.line_num
     parsed.rows_read = len(records)
+    if layout.own is not None:
+        for line, record in records:
+            try:
+                parsed.rows.append(_own_row(layout.own, line, record))
+            except BadValue as bad:
+                parsed.problems.append(Problem(line, str(bad)))
+        return parsed
     fmt, note = _date_format(layout, records, date_format)
     if note:
         parsed.notes.append(note)
@@ -212,6 +262,45 @@ def _row(layout: Layout, line: int, record: Sequence[str], fmt: str) -> ParsedRo
         merchant=clip(merchant, MERCHANT_MAX),
         category=clip(_cell(record, layout, "category"), CATEGORY_MAX),
         bank_id=_cell(record, layout, "id") or None,
+    )
+
+
+def _iso_date(text: str) -> dt.date:
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            return dt.date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise BadValue(f"{value[:20]!r} is not a date written YYYY-MM-DD, as finance-mcp's export writes them")
+
+
+def _own_row(columns: Mapping[str, int], line: int, record: Sequence[str]) -> ParsedRow:
+    """A row of finance-mcp's own export, read as it was stored."""
+    if len(record) <= max(columns.values()):
+        raise BadValue(f"the line has {len(record)} columns where the export's header has at least {len(columns)}")
+
+    def cell(name: str) -> str:
+        return record[columns[name]]
+
+    tags = [tag.strip(WHITESPACE) for tag in parse_tags_field(cell("tags").strip(WHITESPACE))]
+    kept: dict[str, str] = {}
+    for tag in tags:
+        if tag:
+            kept.setdefault(tag.lower(), tag)
+    if len(kept) > TAGS_MAX or any(len(tag.lower()) > TAG_MAX for tag in kept.values()):
+        raise BadValue(f"at most {TAGS_MAX} tags of at most {TAG_MAX} characters each")
+    return ParsedRow(
+        row=line,
+        date=_iso_date(cell("date")),
+        amount=read_amount(cell("amount")),
+        description=trimmed(cell("description"), DESCRIPTION_MAX),
+        merchant=trimmed(cell("merchant"), MERCHANT_MAX),
+        category=trimmed(cell("category"), CATEGORY_MAX),
+        location=trimmed(cell("location"), MERCHANT_MAX),
+        der_category=trimmed(cell("der_category"), CATEGORY_MAX),
+        der_merchant=trimmed(cell("der_merchant"), MERCHANT_MAX),
+        tags=list(kept.values()),
     )
 
 

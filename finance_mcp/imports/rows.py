@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-FORMATS = ("csv", "ofx", "qfx", "qif", "camt053")
+FORMATS = ("csv", "ofx", "qfx", "qif", "camt053", "json")
 DESCRIPTION_MAX = 1000
 MERCHANT_MAX = 255
 CATEGORY_MAX = 100
@@ -28,6 +28,11 @@ class ParsedRow:
     category: str | None = None
     bank_id: str | None = None  # the bank's own id of the transaction (OFX FITID, CAMT AcctSvcrRef)
     fingerprint: str = ""
+    # Only finance-mcp's own export carries these (a bank's file leaves them empty).
+    location: str | None = None
+    der_category: str | None = None
+    der_merchant: str | None = None
+    tags: list[str] = field(default_factory=list[str])
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,36 @@ def clip(text: str | None, limit: int) -> str | None:
     """Trimmed text within a column's limit; None when empty."""
     cleaned = _SPACES.sub(" ", text or "").strip()
     return cleaned[:limit] or None
+
+
+# What the schemas' `strip_whitespace` trims (Unicode White_Space): Python's `str.strip()` also trims
+# U+001C..U+001F, which a stored text may end with.
+WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace() and c not in range(0x1C, 0x20))
+
+
+def trimmed(text: str | None, limit: int) -> str | None:
+    """Text as a transaction stores it: trimmed, inner spacing and newlines kept; None when empty."""
+    return (text or "").strip(WHITESPACE)[:limit].strip(WHITESPACE) or None
+
+
+def parse_tags_field(field: str) -> list[str]:
+    """The tags of an export's `tags` field: split on the `;` not escaped by a backslash, then `\\;` is `;`
+    and `\\\\` is `\\` (the inverse of `services.exports.tags_field`)."""
+    if not field:
+        return []
+    tags: list[str] = []
+    current: list[str] = []
+    chars = iter(field)
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars, ""))
+        elif char == ";":
+            tags.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    tags.append("".join(current))
+    return tags
 
 
 def fingerprint(row: ParsedRow, occurrence: int) -> str:

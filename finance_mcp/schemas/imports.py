@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from finance_mcp.schemas.common import InputModel, Money
 
-ImportFormat = Literal["auto", "csv", "ofx", "qfx", "qif", "camt053"]
+ImportFormat = Literal["auto", "csv", "ofx", "qfx", "qif", "camt053", "json"]
 ColumnName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -31,7 +31,9 @@ class ColumnMapping(InputModel):
 
 
 class ImportProblem(BaseModel):
-    row: int = Field(description="Line of the file (CSV, QIF), or transaction number (OFX, QFX, CAMT); 0: the file")
+    row: int = Field(
+        description="Line of the file (CSV, QIF), or transaction number (OFX, QFX, CAMT, JSON); 0: the file"
+    )
     reason: str
 
 

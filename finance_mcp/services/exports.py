@@ -22,7 +22,7 @@ its rows exactly):
   `account_id`: the account it was on. Rows come newest first (date, then id, descending).
 
 JSON: `{"format": "finance-mcp.transactions", "version": 1, "transactions": [...]}`, each transaction as
-`list_transactions` returns it (amounts as two-place strings).
+`list_transactions` returns it (amounts as two-place strings); `import_transactions` reads it back too.
 
 OFX: OFX 2.2 XML, one `STMTRS` per account in a bank message set; each `STMTTRN` has `FITID` = our id,
 `TRNAMT` the signed amount, `DTPOSTED` the date, `NAME` the merchant (else the category; at most 32
@@ -47,6 +47,7 @@ from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Invalid
 from finance_mcp.domain.money import format_amount
 from finance_mcp.domain.principals import Permission, Principal
+from finance_mcp.imports.rows import parse_tags_field as parse_tags_field  # readers of the layout use it
 from finance_mcp.repositories.unit_of_work import UnitOfWork, UnitsOfWork
 from finance_mcp.schemas.transactions import TransactionFilter, TransactionRead
 from finance_mcp.services.accounts import account_not_found
@@ -222,25 +223,6 @@ _WRITERS: dict[str, Callable[[UnitOfWork, TransactionFilter, TextIO], Awaitable[
     "json": _write_json,
     "ofx": _write_ofx,
 }
-
-
-def parse_tags_field(field: str) -> list[str]:
-    """The inverse of `tags_field` (for readers of the CSV layout, and its tests)."""
-    if not field:
-        return []
-    tags: list[str] = []
-    current: list[str] = []
-    chars = iter(field)
-    for char in chars:
-        if char == "\\":
-            current.append(next(chars, ""))
-        elif char == ";":
-            tags.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    tags.append("".join(current))
-    return tags
 
 
 async def export_text(

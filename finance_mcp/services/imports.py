@@ -116,10 +116,10 @@ def _values(row: ParsedRow, account_id: int) -> dict[str, Any]:
         "category": row.category or DEFAULT_CATEGORY,
         "description": row.description,
         "merchant": row.merchant,
-        "location": None,
-        "tags": [],
-        "der_category": None,
-        "der_merchant": None,
+        "location": row.location,
+        "tags": list(row.tags),
+        "der_category": row.der_category,
+        "der_merchant": row.der_merchant,
         "import_fingerprint": row.fingerprint,
     }
 

@@ -17,7 +17,10 @@ def register(mcp: MCPServer, *, max_bytes: int) -> None:
     async def import_transactions(
         account_id: Annotated[int, Field(ge=1, description="Account to import into, from list_accounts")],
         content: Annotated[
-            str, Field(description="The file's text: CSV, OFX, QFX, QIF or CAMT.053 XML (a few MB at most)")
+            str,
+            Field(
+                description="The file's text: CSV, OFX, QFX, QIF, CAMT.053 XML or our own CSV/JSON export (a few MB)"
+            ),
         ],
         principal: CurrentPrincipal,
         db: Db,
@@ -33,7 +36,8 @@ def register(mcp: MCPServer, *, max_bytes: int) -> None:
         ] = None,
         dry_run: Annotated[bool, Field(description="true: preview only, nothing stored; false: import")] = True,
     ) -> ImportResult:
-        """Import a bank's statement file (CSV, OFX/QFX, QIF or ISO 20022 CAMT.053) into one account.
+        """Import a bank's statement file (CSV, OFX/QFX, QIF, CAMT.053, or our own
+        CSV/JSON export, read back exactly) into one account.
 
         First call with dry_run=true (the default): it stores nothing and shows the rows to add, those
         already there (re-importing never adds a row twice), a sample and each problem with its row
