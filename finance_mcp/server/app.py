@@ -27,7 +27,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from finance_mcp import __version__
-from finance_mcp.domain.errors import FinanceError
+from finance_mcp.domain.errors import FinanceError, Unavailable
+from finance_mcp.domain.principals import Principal
 from finance_mcp.logs import configure_logging
 from finance_mcp.server import edge, prompts, resources
 from finance_mcp.server import toolsets as toolset_choice
@@ -135,12 +136,21 @@ class FinanceServer(MCPServer):
         try:
             principal = await resolve_principal(self.state)
             key_default = (token.claims or {}).get("toolsets") if token.client_id == API_KEY_CLIENT_ID else None
-            in_use = await toolsets_in_use(self.state.db, principal) if key_default is None else frozenset[str]()
+            in_use = await self._in_use(self.state, principal) if key_default is None else frozenset[str]()
             toolsets = toolset_choice.chosen(in_use, key_default=key_default)
         except FinanceError as error:
             raise MCPError(INVALID_PARAMS, str(error)) from None
         by_name = {tool.name: tool for tool in tools}
         return [by_name[name] for name in toolset_choice.offered(by_name, principal, toolsets)]
+
+    @staticmethod
+    async def _in_use(state: ServerState, principal: Principal) -> frozenset[str]:
+        """The toolsets the household uses; none while the database is unreachable, so that tools/list (which
+        clients also call to check a result) still answers, with the default list, during an outage."""
+        try:
+            return await toolsets_in_use(state.db, principal)
+        except Unavailable:
+            return frozenset()
 
     async def _unknown_tool(self, name: str) -> str:
         names = [tool.name for tool in await super().list_tools()]

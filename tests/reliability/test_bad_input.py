@@ -380,7 +380,10 @@ SCALAR_TYPES = {"integer", "number", "string", "boolean", "null"}
 
 def wrong_types_for(schema: dict[str, Any]) -> st.SearchStrategy[Any] | None:
     """Values no JSON-schema type of this property accepts (and pydantic will not coerce); None when unsure."""
-    types = {s.get("type") for s in schema.get("anyOf", [schema])}
+    types: set[Any] = set()
+    for option in schema.get("anyOf", [schema]):
+        kind = option.get("type")
+        types |= set(kind) if isinstance(kind, list) else {kind}  # a `type` list is a union too
     if not types <= SCALAR_TYPES | {"array"}:
         return None  # objects, references or untyped: anything might be valid
     choices: list[st.SearchStrategy[Any]] = [st.dictionaries(st.sampled_from(["x", "y"]), st.integers(), min_size=1)]
