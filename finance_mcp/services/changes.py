@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Conflict, Invalid, NotFound
 from finance_mcp.domain.money import check_balance
@@ -191,7 +193,10 @@ async def undo_change(db: Database, principal: Principal, change_id: int) -> Cha
         balances: dict[str, Decimal] = {}
         for run in _runs(rows):
             if run[0].table_name != TOTALS:
-                await _put_back(uow, run)
+                try:
+                    await _put_back(uow, run)
+                except IntegrityError:  # the unit rolls back: nothing was changed
+                    raise _id_taken(change_id) from None
                 continue
             for row in run:
                 balances[str(row.row_id)] = await _move_back(uow, change_id, row)
@@ -202,6 +207,16 @@ async def undo_change(db: Database, principal: Principal, change_id: int) -> Cha
         summary=summary,
         rows_restored=len(_real(rows)),
         account_balances=balances,
+    )
+
+
+def _id_taken(change_id: int) -> Conflict:
+    """SQLite gives a deleted row's id to the next new row (PostgreSQL's sequences never reuse one), so a
+    row the undo would put back may find its id taken by a later row, perhaps of another household: which
+    row is not said."""
+    return Conflict(
+        f"Change {change_id} cannot be undone: a row it would put back has had its id given to a newer row "
+        "since. Nothing was changed; record what the change removed again instead."
     )
 
 

@@ -17,7 +17,15 @@ from finance_mcp.schemas.api_keys import ApiKeyCreate
 from finance_mcp.schemas.transactions import TransactionUpdate
 from finance_mcp.services import accounts, api_keys, changes, transactions
 from tests.changelog_dumps import data_dump
-from tests.services.helpers import MakePrincipal, assert_balances_add_up, balance_of, item, open_account, record
+from tests.services.helpers import (
+    MakePrincipal,
+    assert_balances_add_up,
+    balance_of,
+    household_state,
+    item,
+    open_account,
+    record,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -236,3 +244,23 @@ async def test_api_key_changes_are_logged_without_the_secret_and_cannot_be_undon
     assert revoked.tool == "revoke_api_key"
     with pytest.raises(Conflict, match="cannot be undone; revoke the key instead"):
         await changes.undo_change(db, me, made.id)
+
+
+async def test_an_undo_whose_row_id_went_to_a_newer_row_is_refused_and_changes_nothing(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    me, neighbour = await make_principal(), await make_principal()
+    gone = await open_account(db, me, "0", name="Old")
+    await accounts.delete_account(db, me, gone.id)
+    deleted = (await changes.list_changes(db, me, limit=1)).changes[0]
+    # Another household's new account: SQLite gives it the deleted account's id, unseen by this household's log
+    newer = await open_account(db, neighbour, "0", name="New")
+    before = await household_state(db, me)
+
+    if newer.id != gone.id:  # PostgreSQL never reuses an id: the account comes back
+        await changes.undo_change(db, me, deleted.id)
+        assert [a.name for a in (await accounts.list_accounts(db, me)).accounts] == ["Old"]
+        return
+    with pytest.raises(Conflict, match=rf"Change {deleted.id} cannot be undone: a row it would put back"):
+        await changes.undo_change(db, me, deleted.id)
+    assert await household_state(db, me) == before
