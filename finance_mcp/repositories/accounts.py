@@ -8,12 +8,13 @@ from collections.abc import Generator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import RowMapping, bindparam, delete, func, insert, select, update
+from sqlalchemy import Boolean, RowMapping, bindparam, delete, func, insert, literal_column, select, update
 from sqlalchemy.exc import DBAPIError
 
 from finance_mcp.db.database import Connection
 from finance_mcp.db.models import accounts, transaction_splits, transactions
 from finance_mcp.db.types import MoneyDelta
+from finance_mcp.domain.currencies import WHOLE_ONLY
 from finance_mcp.domain.errors import Invalid
 from finance_mcp.repositories.ids import storable
 
@@ -49,6 +50,13 @@ _ADJUST = (
     )
     .returning(accounts.c.balance)
 )
+# Our own constant codes, written into the statement once (no parameters to expand on every create).
+NOT_WHOLE_ONLY = literal_column(
+    f"accounts.currency NOT IN ({', '.join(repr(code) for code in sorted(WHOLE_ONLY))})", Boolean()
+)
+# A currency without a minor unit (JPY) takes whole amounts only (domain/currencies.py): the same statement,
+# moving nothing for such an account, so a create needs no read of the account first.
+_ADJUST_FRACTIONAL = _ADJUST.where(NOT_WHOLE_ONLY)
 _DELETE_ROWS = (
     delete(transactions)
     .where(
@@ -138,15 +146,16 @@ class AccountRepository:
         return result.scalar_one_or_none()
 
     async def adjust_balance(
-        self, account_id: int, delta: Decimal, *, rows: int, now: dt.datetime, size: int = 0
+        self, account_id: int, delta: Decimal, *, rows: int, now: dt.datetime, size: int = 0, whole: bool = True
     ) -> Decimal | None:
         """`balance = balance + delta`, `transaction_count = transaction_count + rows` and `stored_bytes =
-        stored_bytes + size` in one atomic statement; None when the account is not found."""
+        stored_bytes + size` in one atomic statement; None when the account is not found, or when `whole`
+        is false (an amount with a fractional part) and the account's currency has no minor unit."""
         if not storable(account_id):
             return None
         params = self._params(p_account=account_id, p_delta=delta, p_rows=rows, p_bytes=size, p_now=now)
         with balance_bounds(account_id):
-            result = await self._conn.execute(_ADJUST, params)
+            result = await self._conn.execute(_ADJUST if whole else _ADJUST_FRACTIONAL, params)
         return result.scalar_one_or_none()
 
     async def update(self, account_id: int, *, now: dt.datetime, **values: Any) -> RowMapping | None:

@@ -39,9 +39,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from finance_mcp.db.database import Connection, as_dicts
 from finance_mcp.db.models import accounts, change_rows, changes, transaction_splits, transaction_tags, transactions
 from finance_mcp.db.types import Money
-from finance_mcp.domain.currencies import WHOLE_ONLY
 from finance_mcp.domain.quotas import Quotas, row_bytes
-from finance_mcp.repositories.accounts import AccountRepository, balance_bounds
+from finance_mcp.repositories.accounts import NOT_WHOLE_ONLY, AccountRepository, balance_bounds
 from finance_mcp.repositories.change_recorder import TOTALS, ChangeRecorder, encode, image
 from finance_mcp.repositories.ids import storable
 from finance_mcp.repositories.quota_usage import QuotaUsage
@@ -321,12 +320,6 @@ def _logged(stored: Any) -> tuple[Any, Any]:
     return logged, insert(change_rows).from_select(columns, union_all(row, moved)).cte("logged_rows")
 
 
-# Our own constant codes, written into the statement once (no parameters to expand on every create).
-_NOT_WHOLE_ONLY = literal_column(
-    f"accounts.currency NOT IN ({', '.join(repr(code) for code in sorted(WHOLE_ONLY))})", Boolean()
-)
-
-
 def _record_statement(*, limited: bool, logged: bool = False) -> Select[Any]:
     """PostgreSQL's `create_transaction` in one statement, so one round trip and the shortest hold on the
     account's row lock: move the balance and the counters (`balance = balance + :delta`), store the row
@@ -338,7 +331,7 @@ def _record_statement(*, limited: bool, logged: bool = False) -> Select[Any]:
         .where(accounts.c.id == bindparam("p_account"), accounts.c.household_id == bindparam("p_household"))
         .where(*(_within_quotas() if limited else ()))
         # A currency without a minor unit (JPY) takes whole amounts only (domain/currencies.py).
-        .where(or_(bindparam("p_whole", type_=Boolean()), _NOT_WHOLE_ONLY))
+        .where(or_(bindparam("p_whole", type_=Boolean()), NOT_WHOLE_ONLY))
         .values(
             balance=accounts.c.balance + bindparam("p_delta", type_=Money()),
             transaction_count=accounts.c.transaction_count + literal_column("1"),
@@ -560,10 +553,6 @@ class TransactionRepository:
         self, account_id: int, values: dict[str, Any], size: int, *, created_by: int, now: dt.datetime, quotas: Quotas
     ) -> tuple[RowMapping, Decimal] | None:
         """`record` on SQLite, where writers are serialised: the quota check is exact."""
-        if not _is_whole(values["amount"]):
-            account = await AccountRepository(self._conn, self._household_id).get(account_id)
-            if account is None or account["currency"] in WHOLE_ONLY:
-                return None
         if quotas.on_rows:
             held_rows, held_bytes = await QuotaUsage(self._conn, self._household_id).totals()
             if (quotas.transactions and held_rows >= quotas.transactions) or (
@@ -571,7 +560,7 @@ class TransactionRepository:
             ):
                 return None
         balance = await AccountRepository(self._conn, self._household_id).adjust_balance(
-            account_id, values["amount"], rows=1, size=size, now=now
+            account_id, values["amount"], rows=1, size=size, now=now, whole=_is_whole(values["amount"])
         )
         if balance is None:
             return None
