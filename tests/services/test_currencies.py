@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import Engine, event
 
 from finance_mcp.db.database import Database
 from finance_mcp.domain.errors import Invalid
@@ -115,3 +116,26 @@ async def test_net_worth_stays_per_currency_unless_rates_are_given(db: Database,
     )
     assert in_euros.converted is not None
     assert in_euros.converted.total == Decimal("146.00")
+
+
+async def test_a_create_in_cents_checks_its_currency_without_reading_the_account_first(
+    db: Database, make_principal: MakePrincipal
+) -> None:
+    """The hot path: the check that a fractional amount fits the account's currency rides in the balance
+    update itself, so a create reads no account row (a missing or unfit account is explained afterwards)."""
+    me = await make_principal()
+    dollars = (await open_account(db, me, "100")).id
+    sent: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        sent.append(" ".join(statement.split()))
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        created = await record(db, me, dollars, "-2.50")
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+
+    assert created.amount == Decimal("-2.50")
+    assert sent, "the create sent no statement through SQLAlchemy"
+    assert [s for s in sent if s.startswith("SELECT accounts.")] == []
